@@ -1,0 +1,533 @@
+"""
+The Twisted adapter: the only code that touches transports and timers.
+
+:class:`DICOMServerProtocol` feeds received bytes through the framer into
+the state machine, carries out the machine's effects, turns the machine's
+indications into negotiation and DIMSE work, maps timer instructions to
+``callLater`` on the reactor it is given, and stops reading from the peer
+while the store sink is behind (back-pressure) or a response is pending.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from twisted.internet import protocol
+from twisted.internet.defer import Deferred
+from twisted.internet.interfaces import IDelayedCall, IReactorTime
+from twisted.logger import Logger, LogLevel
+
+from dicomtw.logs import GATE, WIRE, enabled
+from twisted.python.failure import Failure
+
+from dicomtw.dimse import CommandReceived, MessageAssembler, fragment
+from dicomtw.errors import AbortReason, AbortSource, ProtocolError
+from dicomtw.framing import Framer
+from dicomtw.machine import (
+    CloseTransport,
+    Effect,
+    Indication,
+    Machine,
+    Primitive,
+    SendPDU,
+    StartTimer,
+    State,
+    StopTimer,
+    describe,
+)
+from dicomtw.negotiation import (
+    Outcome,
+    Policy,
+    congested,
+    describe_ac,
+    describe_rq,
+    negotiate,
+)
+from dicomtw.pdu import AAssociateRJ, AAssociateRQ, PDV, PDataTF, RejectResult
+from dicomtw.scp import (
+    AbortRequested,
+    AssociationInfo,
+    IStoreHandler,
+    ServiceSCP,
+    TestingOptions,
+)
+
+#: After asking the transport to close, wait this long for the peer to
+#: read what we sent before dropping the connection.
+CLOSE_GRACE = 5.0
+
+_wire = Logger(namespace=WIRE, observer=GATE)
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """
+    Everything an association needs to know, in one explicit object.
+
+    :ivar acse_timeout: ARTIM, seconds (``-ta``).
+    :ivar socket_timeout: the longest wait for the next whole PDU while
+        the peer owes us one, seconds, or ``None`` (``-ts``).
+    :ivar dimse_timeout: the longest wait for the next data-set fragment,
+        seconds, or ``None`` (``-td``).
+    """
+
+    policy: Policy
+    handler: IStoreHandler
+    acse_timeout: float = 30.0
+    socket_timeout: float | None = 60.0
+    dimse_timeout: float | None = None
+    max_associations: int = 64
+    verbose_pc: bool = False
+    testing: TestingOptions = field(default_factory=TestingOptions)
+
+
+class _Timer:
+    """
+    One restartable ``callLater``.
+    """
+
+    def __init__(self, reactor: IReactorTime, fire: Callable[[], None]) -> None:
+        self._reactor = reactor
+        self._fire = fire
+        self._call: IDelayedCall | None = None
+
+    def start(self, seconds: float | None) -> None:
+        self.stop()
+        if seconds:
+            self._call = self._reactor.callLater(seconds, self._expired)
+
+    def stop(self) -> None:
+        if self._call is not None and self._call.active():
+            self._call.cancel()
+        self._call = None
+
+    @property
+    def running(self) -> bool:
+        return self._call is not None and self._call.active()
+
+    def _expired(self) -> None:
+        self._call = None
+        self._fire()
+
+
+class DICOMServerProtocol(protocol.Protocol):
+    """
+    The acceptor side of one DICOM association.
+    """
+
+    log = Logger(observer=GATE)
+
+    def __init__(self, factory: StorageServerFactory) -> None:
+        self.factory = factory
+        self.settings = factory.settings
+        self.reactor = factory.reactor
+        self.machine = Machine()
+        self.framer = Framer(self.settings.policy.max_pdu)
+        self.assembler = MessageAssembler()
+        self.service: ServiceSCP | None = None
+        self.outcome: Outcome | None = None
+        self.assoc_id = ""
+        self.peer = ""
+        self.calling_ae = ""
+        self.called_ae = ""
+        self._pdvs: deque[PDV] = deque()
+        self._waiting: Deferred[Any] | None = None
+        self._closed = False
+        self._over_limit = False
+        self._artim = _Timer(self.reactor, self._artim_expired)
+        self._idle = _Timer(self.reactor, self._idle_expired)
+        self._dimse = _Timer(self.reactor, self._dimse_expired)
+        self._hard_close: IDelayedCall | None = None
+        # Building a log event per PDU is not free: ask the gate once.
+        self._trace = enabled(WIRE, LogLevel.debug)
+        self._debug = enabled(__name__, LogLevel.debug)
+
+    # -- logging helpers -------------------------------------------------
+
+    def _fields(self) -> dict[str, Any]:
+        return dict(
+            assoc=self.assoc_id,
+            peer=self.peer,
+            calling_ae=self.calling_ae,
+            called_ae=self.called_ae,
+        )
+
+    # -- Twisted's side --------------------------------------------------
+
+    def connectionMade(self) -> None:
+        """
+        Count the association, set up the transport and start ARTIM.
+        """
+        self.assoc_id = self.factory.next_id()
+        address = self.transport.getPeer()
+        host = getattr(address, "host", None)
+        port = getattr(address, "port", None)
+        self.peer = f"{host}:{port}" if host is not None else str(address)
+        set_no_delay = getattr(self.transport, "setTcpNoDelay", None)
+        if set_no_delay is not None:
+            try:
+                set_no_delay(True)
+            except OSError:
+                pass
+        self.factory.active.add(self)
+        self._over_limit = len(self.factory.active) > self.settings.max_associations
+        self.log.debug("Association Received: {peer}", **self._fields())
+        self._run(self.machine.connection_made())
+        self._idle.start(self.settings.socket_timeout)
+
+    def dataReceived(self, data: bytes) -> None:
+        """
+        Frame and process what arrived; never lets an exception out.
+        """
+        if self._closed:
+            return
+        if self._trace:
+            _wire.debug("received {data!r}", data=data, assoc=self.assoc_id)
+        self.framer.feed(data)
+        self._pump()
+
+    def connectionLost(self, reason: Failure = protocol.connectionDone) -> None:
+        """
+        Drop a half-received object, stop every timer, leave the count.
+        """
+        self._closed = True
+        for timer in (self._artim, self._idle, self._dimse):
+            timer.stop()
+        if self._hard_close is not None and self._hard_close.active():
+            self._hard_close.cancel()
+        self.factory.active.discard(self)
+        if self.service is not None:
+            self.service.abandon()
+        if self.machine.state not in (State.STA1, State.STA13):
+            self.log.info("Association Aborted (connection closed)", **self._fields())
+        try:
+            self.machine.connection_lost()
+        except Exception:
+            self.log.failure("Bug while closing", **self._fields())
+
+    # -- processing ------------------------------------------------------
+
+    def _pump(self) -> None:
+        try:
+            self._process()
+        except Exception:
+            self.log.failure("Bug while processing received data", **self._fields())
+            self._drop()
+
+    def _process(self) -> None:
+        while not self._closed and self._waiting is None:
+            if self._pdvs:
+                self._handle_pdv(self._pdvs.popleft())
+                continue
+            try:
+                pdu = self.framer.next_pdu()
+            except ProtocolError as error:
+                self.log.warn(
+                    "Protocol violation by peer: {detail}",
+                    detail=error.detail,
+                    **self._fields(),
+                )
+                self._run(self.machine.invalid_pdu(error))
+                return
+            if pdu is None:
+                return
+            if not self.framer.partial:
+                self._idle.start(self.settings.socket_timeout)
+            self._run(self.machine.receive(pdu))
+
+    def _run(self, effects: list[Effect]) -> None:
+        transition = self.machine.last_transition
+        if self._debug and transition is not None:
+            self.log.debug(
+                "{transition}", transition=describe(*transition), **self._fields()
+            )
+        for effect in effects:
+            if isinstance(effect, SendPDU):
+                self._send(effect.pdu.encode())
+            elif isinstance(effect, Indication):
+                self._indication(effect)
+            elif isinstance(effect, StartTimer):
+                self._artim.start(self.settings.acse_timeout)
+            elif isinstance(effect, StopTimer):
+                self._artim.stop()
+            elif isinstance(effect, CloseTransport):
+                self._close()
+
+    def _send(self, data: bytes) -> None:
+        if self._closed:
+            return
+        if self._trace:
+            _wire.debug("sending {data!r}", data=data, assoc=self.assoc_id)
+        self.transport.write(data)
+
+    def _close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        for timer in (self._artim, self._idle, self._dimse):
+            timer.stop()
+        self.transport.loseConnection()
+        self._hard_close = self.reactor.callLater(CLOSE_GRACE, self._drop)
+
+    def _drop(self) -> None:
+        self._closed = True
+        abort = getattr(self.transport, "abortConnection", None)
+        if abort is not None:
+            abort()
+        else:
+            self.transport.loseConnection()
+
+    def _abort(self, source: int = AbortSource.SERVICE_USER, reason: int = 0) -> None:
+        if self.service is not None:
+            self.service.abandon()
+        self._pdvs.clear()
+        try:
+            effects = self.machine.abort(source, reason)
+        except Exception:
+            self._close()
+            return
+        self._run(effects)
+
+    # -- indications -----------------------------------------------------
+
+    def _indication(self, indication: Indication) -> None:
+        primitive = indication.primitive
+        if primitive == Primitive.A_ASSOCIATE_INDICATION:
+            assert isinstance(indication.pdu, AAssociateRQ)
+            self._associate(indication.pdu)
+        elif primitive == Primitive.P_DATA:
+            assert isinstance(indication.pdu, PDataTF)
+            self._pdvs.extend(indication.pdu.pdvs)
+        elif primitive == Primitive.A_RELEASE_INDICATION:
+            self.log.info("Association Release", **self._fields())
+            if self.service is not None:
+                self.service.abandon()
+            self._run(self.machine.release_response())
+        elif primitive in (Primitive.A_ABORT, Primitive.A_P_ABORT):
+            if self.service is not None:
+                self.service.abandon()
+            self._pdvs.clear()
+            self.log.info("Association Aborted", **self._fields())
+
+    def _associate(self, rq: AAssociateRQ) -> None:
+        self.calling_ae = rq.calling_ae
+        self.called_ae = rq.called_ae
+        dump_level = "info" if self.settings.verbose_pc else "debug"
+        self.log.info("Association Received", **self._fields())
+        self.log.emit(
+            _level(dump_level),
+            "Parameters:\n{dump}",
+            dump=describe_rq(rq),
+            **self._fields(),
+        )
+        outcome = self._decide(rq)
+        self.outcome = outcome
+        if not outcome.accepted:
+            self.log.info("{reason}", reason=outcome.reason, **self._fields())
+            assert isinstance(outcome.response, AAssociateRJ)
+            self._run(self.machine.reject(outcome.response))
+            return
+        for warning in outcome.warnings:
+            self.log.warn("{warning}", warning=warning, **self._fields())
+        self.service = ServiceSCP(
+            self.settings.handler,
+            AssociationInfo(self.assoc_id, self.peer, self.calling_ae, self.called_ae),
+            outcome.contexts,
+            self._respond,
+            self.reactor,
+            self.settings.testing,
+        )
+        self._run(self.machine.accept(outcome.response))  # type: ignore[arg-type]
+        assert outcome.peer_max_pdu is not None
+        self.log.info(
+            "Association Acknowledged (Max Send PDV: {max_pdv})",
+            max_pdv=outcome.peer_max_pdu - 12,
+            **self._fields(),
+        )
+        if not outcome.contexts:
+            self.log.info("    (but no valid presentation contexts)", **self._fields())
+        self.log.emit(
+            _level(dump_level),
+            "{dump}",
+            dump=describe_ac(outcome.response, rq),  # type: ignore[arg-type]
+            **self._fields(),
+        )
+
+    def _decide(self, rq: AAssociateRQ) -> Outcome:
+        if self._over_limit:
+            return congested(rq)
+        if not rq.calling_ae.strip():
+            return _blank(RejectResult.CALLING_AE_NOT_RECOGNIZED, "calling")
+        if not rq.called_ae.strip():
+            return _blank(RejectResult.CALLED_AE_NOT_RECOGNIZED, "called")
+        if not rq.presentation_contexts:
+            return Outcome(
+                AAssociateRJ(
+                    RejectResult.PERMANENT,
+                    RejectResult.SOURCE_SERVICE_USER,
+                    RejectResult.NO_REASON,
+                ),
+                "Association Rejected: No presentation context proposed",
+            )
+        return negotiate(rq, self.settings.policy)
+
+    # -- DIMSE -----------------------------------------------------------
+
+    def _handle_pdv(self, pdv: PDV) -> None:
+        assert self.service is not None
+        try:
+            event = self.assembler.feed(pdv)
+            if event is None:
+                return
+            if isinstance(event, CommandReceived):
+                if self._debug:
+                    self.log.debug(
+                        "Received command on context {context_id}:\n{dump}",
+                        context_id=event.context_id,
+                        dump=event.command.dump(),
+                        **self._fields(),
+                    )
+                waiting = self.service.command(event)
+            else:
+                waiting = self.service.data(event)
+        except ProtocolError as error:
+            self.log.error(
+                "DIMSE failure (aborting association): {detail}",
+                detail=error.detail,
+                **self._fields(),
+            )
+            self._abort(error.source, error.reason)
+            return
+        except AbortRequested:
+            self.log.info("ABORT initiated (due to command line options)", **self._fields())
+            self._abort()
+            return
+        if self.assembler.expecting_data:
+            self._dimse.start(self.settings.dimse_timeout)
+        else:
+            self._dimse.stop()
+        if waiting is not None:
+            self._wait(waiting)
+
+    def _wait(self, waiting: Deferred[Any]) -> None:
+        """
+        Stop reading until ``waiting`` fires: the sink is behind or a
+        response is pending.  The peer owes us nothing meanwhile, so the
+        socket timeout does not run.
+        """
+        self._waiting = waiting
+        self._idle.stop()
+        self._dimse.stop()
+        self.transport.pauseProducing()
+        waiting.addErrback(self._wait_failed)
+        waiting.addBoth(self._resume)
+
+    def _wait_failed(self, failure: Failure) -> None:
+        self.log.failure("Bug in the store pipeline", failure, **self._fields())
+        self._abort()
+
+    def _resume(self, _: object) -> None:
+        self._waiting = None
+        if self._closed:
+            return
+        self.transport.resumeProducing()
+        self._idle.start(self.settings.socket_timeout)
+        if self.assembler.expecting_data:
+            self._dimse.start(self.settings.dimse_timeout)
+        self._pump()
+
+    def _respond(self, context_id: int, command: bytes) -> None:
+        if self._closed or self.outcome is None:
+            return
+        limit = self.outcome.peer_max_pdu or 16384
+        for encoded in fragment(context_id, command, limit, command=True):
+            # The machine checks the state; the bytes are already encoded.
+            effects = self.machine.send_data(_Encoded(encoded))  # type: ignore[arg-type]
+            self._run(effects)
+
+    # -- timers ----------------------------------------------------------
+
+    def _artim_expired(self) -> None:
+        self.log.warn("ARTIM timer expired", **self._fields())
+        self._run_safely(self.machine.timer_expired)
+
+    def _idle_expired(self) -> None:
+        self.log.warn(
+            "No PDU from peer for {seconds} s (socket timeout): Association Aborted",
+            seconds=self.settings.socket_timeout,
+            **self._fields(),
+        )
+        self._timeout_abort()
+
+    def _dimse_expired(self) -> None:
+        self.log.error(
+            "Store SCP Failed: DIMSE No data available (timeout after {seconds} s)",
+            seconds=self.settings.dimse_timeout,
+            **self._fields(),
+        )
+        self._timeout_abort()
+
+    def _timeout_abort(self) -> None:
+        if self.machine.state in (State.STA1, State.STA13):
+            self._close()
+            return
+        self._abort(AbortSource.SERVICE_PROVIDER, AbortReason.NOT_SPECIFIED)
+        self._close()
+
+    def _run_safely(self, step: Callable[[], list[Effect]]) -> None:
+        try:
+            self._run(step())
+        except Exception:
+            self.log.failure("Bug in a timer", **self._fields())
+            self._drop()
+
+
+@dataclass(frozen=True)
+class _Encoded:
+    """
+    A P-DATA-TF that is already encoded (responses are built as bytes).
+    """
+
+    data: bytes
+
+    def encode(self) -> bytes:
+        return self.data
+
+
+def _blank(reason: int, which: str) -> Outcome:
+    return Outcome(
+        AAssociateRJ(RejectResult.PERMANENT, RejectResult.SOURCE_SERVICE_USER, reason),
+        f"Association Rejected: the {which} AE title is blank",
+    )
+
+
+def _level(name: str) -> LogLevel:
+    return LogLevel.levelWithName(name)
+
+
+class StorageServerFactory(protocol.Factory):
+    """
+    Builds a :class:`DICOMServerProtocol` for every connection and counts
+    the live ones against :attr:`ServerSettings.max_associations`.
+    """
+
+    def __init__(self, settings: ServerSettings, reactor: Any) -> None:
+        self.settings = settings
+        self.reactor = reactor
+        self.active: set[DICOMServerProtocol] = set()
+        self._ids = itertools.count(1)
+
+    def next_id(self) -> str:
+        """
+        :returns: a short, unique association id for logs.
+        """
+        return str(next(self._ids))
+
+    def buildProtocol(self, addr: Any) -> DICOMServerProtocol:
+        """
+        :returns: a protocol for one connection.
+        """
+        return DICOMServerProtocol(self)

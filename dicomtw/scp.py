@@ -1,0 +1,722 @@
+"""
+The Verification and Storage SCPs: DIMSE commands in, statuses out.
+
+A C-STORE's data set is handed, fragment by fragment, to a *sink* that a
+store handler opens for it.  The default handler, :class:`FileStore`,
+spools the fragments into a temporary file in the output directory from
+a worker thread, finalises the file (file meta information, fsync, atomic
+rename, fsync of the directory) and only then reports success.  Embedders
+provide their own :class:`IStoreHandler` to send objects elsewhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+from twisted.internet.defer import Deferred, succeed
+from twisted.internet.interfaces import IReactorThreads, IReactorTime
+from twisted.internet.task import deferLater
+from twisted.internet.threads import deferToThreadPool
+from twisted.logger import Logger
+
+from dicomtw.logs import GATE
+from twisted.python.failure import Failure
+from twisted.python.threadpool import ThreadPool
+from zope.interface import Interface, implementer
+
+from dicomtw.dimse import CommandField, CommandReceived, CommandSet, DataReceived, Tag
+from dicomtw.dimse import echo_response, store_response
+from dicomtw.errors import AbortReason, AbortSource, ProtocolError
+from dicomtw.naming import default_file_name, safe_join, sanitise_uid
+from dicomtw.negotiation import AcceptedContext
+from dicomtw.scanner import (
+    SOP_CLASS_UID,
+    SOP_INSTANCE_UID,
+    DataSetError,
+    DataSetScanner,
+    text_value,
+)
+from dicomtw.sopclasses import log_prefix
+from dicomtw.status import Status, describe
+from dicomtw.storage import (
+    IMPLEMENTATION_VERSION_NAME_BP,
+    FileMeta,
+    SpoolFile,
+    StorageError,
+    encode_file_meta,
+)
+from dicomtw.uids import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
+
+#: Hand spooled bytes to the writer thread once this many are waiting.
+FLUSH_SIZE = 128 * 1024
+#: Ask the adapter to stop reading once this many are waiting; with one
+#: batch in flight, an association holds at most about twice this.
+HIGH_WATER = 256 * 1024
+#: Give up looking for the SOP Instance UID after this many bytes: every
+#: real data set has it in its first kilobytes.
+HEAD_LIMIT = 1 << 20
+
+
+@dataclass(frozen=True)
+class AssociationInfo:
+    """
+    What a store handler may want to know about the association.
+    """
+
+    assoc_id: str
+    peer: str
+    calling_ae: str
+    called_ae: str
+
+
+@dataclass(frozen=True)
+class StoreRequest:
+    """
+    One C-STORE-RQ, as a store handler sees it.
+    """
+
+    association: AssociationInfo
+    context: AcceptedContext
+    message_id: int
+    sop_class: str
+    sop_instance: str
+    priority: int = 0
+    move_originator: str | None = None
+
+
+@dataclass(frozen=True)
+class StoreResult:
+    """
+    The outcome of one C-STORE.
+
+    :ivar status: the DIMSE status to answer with.
+    :ivar path: where the object was stored, if it was.
+    :ivar replaced: whether an existing file of that name was replaced.
+    :ivar detail: why it failed, for the log.
+    """
+
+    status: int
+    path: str | None = None
+    replaced: bool = False
+    detail: str = ""
+
+
+class IStoreSink(Interface):  # type: ignore[misc]
+    """
+    Receives the data set of one C-STORE as it arrives.
+    """
+
+    def write(data: memoryview | bytes) -> Deferred[None] | None:
+        """
+        Take the next fragment.  The sink may keep a reference to it.
+
+        :returns: ``None`` when ready for more, or a Deferred that fires
+            when it is; the adapter stops reading from the peer meanwhile.
+        """
+
+    def finish() -> Deferred[StoreResult]:
+        """
+        The data set is complete.
+
+        :returns: a Deferred firing with the result once the object is
+            safely stored (or has failed); it must not fail.
+        """
+
+    def abandon() -> None:
+        """
+        The association broke off: drop everything, leave nothing behind.
+        """
+
+
+class IStoreHandler(Interface):  # type: ignore[misc]
+    """
+    Opens a sink for every C-STORE-RQ.
+    """
+
+    def begin(request: StoreRequest) -> IStoreSink:
+        """
+        :returns: the sink that will receive ``request``'s data set.
+        """
+
+
+@implementer(IStoreSink)
+class DiscardSink:
+    """
+    Receives a data set and throws it away (``--ignore``).
+    """
+
+    def write(self, data: memoryview | bytes) -> None:
+        """
+        Drop a fragment.
+        """
+
+    def finish(self) -> Deferred[StoreResult]:
+        """
+        :returns: success, always, as the reference answers with
+            ``--ignore``.
+        """
+        return succeed(StoreResult(Status.SUCCESS))
+
+    def abandon(self) -> None:
+        """
+        Nothing to clean up.
+        """
+
+
+@dataclass(frozen=True)
+class FileStoreOptions:
+    """
+    How :class:`FileStore` writes files.
+
+    :ivar bit_preserving: ``+B``: file meta from the command.
+    :ivar write_dataset: ``-F``: no preamble and meta information.
+    :ivar fsync: flush each file and its directory to stable storage.
+    """
+
+    directory: str = "."
+    bit_preserving: bool = False
+    write_dataset: bool = False
+    extension: str = ""
+    fsync: bool = True
+    ignore: bool = False
+
+
+@implementer(IStoreHandler)
+class FileStore:
+    """
+    The default store handler: one file per object in a directory.
+    """
+
+    log = Logger(observer=GATE)
+
+    def __init__(
+        self,
+        options: FileStoreOptions,
+        reactor: Any,
+        threadpool: ThreadPool | None = None,
+    ) -> None:
+        self.options = options
+        self.reactor = reactor
+        self.threadpool = threadpool
+
+    def run_blocking(self, function: Callable[..., Any], *args: Any) -> Deferred[Any]:
+        """
+        Run blocking file work off the reactor thread.
+        """
+        pool = self.threadpool or self.reactor.getThreadPool()
+        return deferToThreadPool(self.reactor, pool, function, *args)
+
+    def begin(self, request: StoreRequest) -> IStoreSink:
+        """
+        Open a sink that spools ``request``'s data set into a file.
+        """
+        if self.options.ignore:
+            return DiscardSink()
+        clean, changed = sanitise_uid(request.sop_instance)
+        if changed:
+            self.log.warn(
+                "Sanitized unusual characters in SOP Instance UID, converted"
+                ' from "{raw}" to "{clean}".',
+                raw=request.sop_instance,
+                clean=clean,
+                assoc=request.association.assoc_id,
+            )
+        name = default_file_name(
+            request.sop_class, request.sop_instance, self.options.extension
+        )
+        path = safe_join(self.options.directory, name)
+        return FileSink(self, request, path)
+
+
+def _missing(scanner: DataSetScanner, tag: int) -> str | None:
+    raw = scanner.values.get(tag)
+    if raw is None:
+        return None
+    value = text_value(raw, uid=True)
+    return value or None
+
+
+@implementer(IStoreSink)
+class FileSink:
+    """
+    Streams one data set into a spool file and commits it under its final
+    name.  All file work happens in the store's worker threads, one batch
+    at a time, so at most :data:`HIGH_WATER` bytes wait in memory plus the
+    batch being written.
+    """
+
+    log = Logger(observer=GATE)
+
+    def __init__(self, store: FileStore, request: StoreRequest, path: str) -> None:
+        self.store = store
+        self.request = request
+        self.path = path
+        self._scanner = DataSetScanner(request.context.transfer_syntax)
+        self._scan_error: str | None = None
+        self._head: bytes | None = None if self._needs_scan_for_head() else b""
+        self._pending: list[memoryview | bytes] = []
+        self._pending_size = 0
+        self._received = 0
+        self._spool: SpoolFile | None = None
+        self._busy = False
+        self._failure: StoreResult | None = None
+        self._drained: Deferred[None] | None = None
+        self._finished: Deferred[StoreResult] | None = None
+        self._abandoned = False
+        if self._head == b"" and not store.options.write_dataset:
+            self._head = self._command_meta()
+
+    def _needs_scan_for_head(self) -> bool:
+        options = self.store.options
+        return not (options.bit_preserving or options.write_dataset)
+
+    def _command_meta(self) -> bytes:
+        request = self.request
+        return encode_file_meta(
+            FileMeta(
+                request.sop_class,
+                request.sop_instance,
+                request.context.transfer_syntax,
+                request.association.calling_ae,
+                IMPLEMENTATION_CLASS_UID,
+                IMPLEMENTATION_VERSION_NAME_BP,
+            )
+        )
+
+    def _data_set_meta(self) -> bytes | None:
+        sop_class = _missing(self._scanner, SOP_CLASS_UID)
+        sop_instance = _missing(self._scanner, SOP_INSTANCE_UID)
+        if sop_class is None or sop_instance is None:
+            return None
+        return encode_file_meta(
+            FileMeta(
+                sop_class,
+                sop_instance,
+                self.request.context.transfer_syntax,
+                self.request.association.calling_ae,
+                IMPLEMENTATION_CLASS_UID,
+                IMPLEMENTATION_VERSION_NAME,
+            )
+        )
+
+    # -- receiving -----------------------------------------------------
+
+    def write(self, data: memoryview | bytes) -> Deferred[None] | None:
+        """
+        Scan and spool one fragment.
+        """
+        self._received += len(data)
+        if self._scan_error is None:
+            try:
+                self._scanner.feed(data)
+            except DataSetError as error:
+                self._scan_error = str(error)
+        if self._failure is not None or self._scan_error is not None:
+            return None
+        self._pending.append(data)
+        self._pending_size += len(data)
+        if self._head is None:
+            self._decide_head(final=False)
+        if self._head is not None and self._pending_size >= FLUSH_SIZE:
+            self._flush()
+        if self._pending_size >= HIGH_WATER and self._busy:
+            self._drained = Deferred()
+            return self._drained
+        return None
+
+    def _decide_head(self, final: bool) -> None:
+        if not (final or self._scanner.uids_known or self._received > HEAD_LIMIT):
+            return
+        mismatch = self._check_uids()
+        if mismatch is not None:
+            self._fail(mismatch)
+            return
+        head = self._data_set_meta()
+        if head is None:
+            self._fail(self._bad_data_set("SOP Class or Instance UID missing"))
+            return
+        self._head = head
+
+    def _check_uids(self) -> StoreResult | None:
+        sop_class = _missing(self._scanner, SOP_CLASS_UID)
+        sop_instance = _missing(self._scanner, SOP_INSTANCE_UID)
+        if sop_class is None or sop_instance is None:
+            if not (self._scanner.uids_known or self._received > HEAD_LIMIT):
+                return None
+            return self._bad_data_set("SOP Class or Instance UID missing")
+        if (sop_class, sop_instance) != (
+            self.request.sop_class,
+            self.request.sop_instance,
+        ):
+            return StoreResult(
+                Status.DATA_SET_MISMATCH,
+                detail=f"data set has SOP class {sop_class} and instance"
+                f" {sop_instance}; the command names {self.request.sop_class}"
+                f" and {self.request.sop_instance}",
+            )
+        return None
+
+    def _bad_data_set(self, why: str) -> StoreResult:
+        return StoreResult(Status.CANNOT_UNDERSTAND, detail=f"bad DICOM file: {why}")
+
+    def _fail(self, result: StoreResult) -> None:
+        self._failure = result
+        self._pending = []
+        self._pending_size = 0
+        self._release_drained()
+
+    # -- writing -------------------------------------------------------
+
+    def _flush(self) -> None:
+        if self._busy or self._failure is not None:
+            return
+        chunks = self._pending
+        if self._head:
+            chunks = [self._head, *chunks]
+            self._head = b""
+        self._pending = []
+        self._pending_size = 0
+        self._busy = True
+        d = self.store.run_blocking(self._write_blocking, chunks)
+        d.addCallbacks(self._flushed, self._write_failed)
+
+    def _write_blocking(self, chunks: Sequence[memoryview | bytes]) -> None:
+        if self._spool is None:
+            self._spool = SpoolFile(
+                self.store.options.directory, fsync=self.store.options.fsync
+            )
+        self._spool.write_chunks(chunks)
+
+    def _flushed(self, _: None) -> None:
+        self._busy = False
+        if self._abandoned:
+            self.store.run_blocking(self._discard_blocking)
+            return
+        self._release_drained()
+        if self._pending_size >= FLUSH_SIZE and self._head is not None:
+            self._flush()
+        elif self._finished is not None:
+            self._complete()
+
+    def _write_failed(self, failure: Failure) -> None:
+        self._busy = False
+        if self._abandoned:
+            self.store.run_blocking(self._discard_blocking)
+            return
+        if failure.check(StorageError, OSError):
+            self._fail(
+                StoreResult(
+                    Status.OUT_OF_RESOURCES,
+                    detail=f"cannot write DICOM file: {self.path}: {failure.value}",
+                )
+            )
+        else:
+            self.log.failure(
+                "Unexpected error while spooling {path}", failure, path=self.path
+            )
+            self._fail(
+                StoreResult(Status.OUT_OF_RESOURCES, detail=str(failure.value))
+            )
+        if self._finished is not None:
+            self._complete()
+
+    def _release_drained(self) -> None:
+        if self._drained is not None and self._pending_size < HIGH_WATER:
+            drained, self._drained = self._drained, None
+            drained.callback(None)
+
+    # -- finishing -----------------------------------------------------
+
+    def finish(self) -> Deferred[StoreResult]:
+        """
+        Commit the object, or clean up after a failure.
+        """
+        if self._scan_error is None:
+            try:
+                self._scanner.finish()
+            except DataSetError as error:
+                self._scan_error = str(error)
+        if self._scan_error is not None and self._failure is None:
+            self._fail(self._bad_data_set(self._scan_error))
+        if self._failure is None and self._head is None:
+            self._decide_head(final=True)
+        if self._failure is None and self._needs_scan_for_head() is False:
+            mismatch = self._check_uids()
+            if mismatch is not None:
+                self._fail(mismatch)
+        self._finished = Deferred()
+        if not self._busy:
+            self._complete()
+        return self._finished
+
+    def _complete(self) -> None:
+        finished = self._finished
+        assert finished is not None
+        if self._failure is not None:
+            failure = self._failure
+            d = self.store.run_blocking(self._discard_blocking)
+            d.addBoth(lambda _: finished.callback(failure))
+            return
+        chunks = self._pending
+        if self._head:
+            chunks = [self._head, *chunks]
+        self._pending = []
+        self._pending_size = 0
+        self._busy = True
+        d = self.store.run_blocking(self._commit_blocking, chunks)
+        d.addCallbacks(self._committed, self._commit_failed)
+
+    def _commit_blocking(self, chunks: Sequence[memoryview | bytes]) -> bool:
+        self._write_blocking(chunks)
+        assert self._spool is not None
+        try:
+            return self._spool.commit(self.path, overwrite=True)
+        except BaseException:
+            self._spool.discard()
+            raise
+
+    def _discard_blocking(self) -> None:
+        if self._spool is not None:
+            self._spool.discard()
+
+    def _committed(self, replaced: bool) -> None:
+        self._busy = False
+        assert self._finished is not None
+        self._finished.callback(StoreResult(Status.SUCCESS, self.path, replaced))
+
+    def _commit_failed(self, failure: Failure) -> None:
+        self._busy = False
+        self._failure = StoreResult(
+            Status.OUT_OF_RESOURCES,
+            detail=f"cannot write DICOM file: {self.path}: {failure.value}",
+        )
+        if not failure.check(StorageError, OSError):
+            self.log.failure("Unexpected error committing {path}", failure, path=self.path)
+        d = self.store.run_blocking(self._discard_blocking)
+        result = self._failure
+        finished = self._finished
+        assert finished is not None
+        d.addBoth(lambda _: finished.callback(result))
+
+    def abandon(self) -> None:
+        """
+        Drop the spool file; called when the association breaks off while
+        the data set is arriving.
+        """
+        if self._abandoned:
+            return
+        self._abandoned = True
+        self._fail(StoreResult(Status.OUT_OF_RESOURCES, detail="abandoned"))
+        if not self._busy:
+            self.store.run_blocking(self._discard_blocking)
+
+
+# --- the service of one association --------------------------------------
+
+
+@dataclass(frozen=True)
+class TestingOptions:
+    """
+    The reference's fault-injection options (behaviour reference §6.7).
+    """
+
+    sleep_after: int = 0
+    sleep_during: int = 0
+    abort_after: bool = False
+    abort_during: bool = False
+
+
+class AbortRequested(Exception):
+    """
+    Raised to make the adapter abort the association
+    (``--abort-during``/``--abort-after``).
+    """
+
+
+class ServiceSCP:
+    """
+    Verification and Storage SCP for one association: turns DIMSE events
+    into sink calls and responses.
+
+    :param respond: sends a response command set on a presentation context.
+    """
+
+    log = Logger(observer=GATE)
+
+    def __init__(
+        self,
+        handler: IStoreHandler,
+        association: AssociationInfo,
+        contexts: dict[int, AcceptedContext],
+        respond: Callable[[int, bytes], None],
+        reactor: IReactorTime,
+        testing: TestingOptions = TestingOptions(),
+    ) -> None:
+        self.handler = handler
+        self.association = association
+        self.contexts = contexts
+        self.respond = respond
+        self.reactor = reactor
+        self.testing = testing
+        self._store: tuple[StoreRequest, IStoreSink] | None = None
+        self._fragments = 0
+
+    @property
+    def storing(self) -> bool:
+        """
+        Whether a C-STORE's data set is being received.
+        """
+        return self._store is not None
+
+    def command(self, event: CommandReceived) -> Deferred[None] | None:
+        """
+        Handle a command set.
+
+        :returns: ``None``, or a Deferred to wait for before reading on.
+        :raises ProtocolError: for a command this SCP cannot serve.
+        """
+        context = self.contexts.get(event.context_id)
+        if context is None:
+            raise ProtocolError(
+                f"ASC Bad presentation context ID {event.context_id}",
+                AbortSource.SERVICE_USER,
+                AbortReason.NOT_SPECIFIED,
+            )
+        command = event.command
+        field = command.command_field
+        if field == CommandField.C_ECHO_RQ:
+            return self._echo(context, command)
+        if field == CommandField.C_STORE_RQ:
+            return self._begin_store(context, command)
+        raise ProtocolError(
+            f"Expected C-ECHO or C-STORE request but received DIMSE command"
+            f" 0x{field:04x}",
+            AbortSource.SERVICE_USER,
+            AbortReason.NOT_SPECIFIED,
+        )
+
+    def _echo(self, context: AcceptedContext, command: CommandSet) -> None:
+        message_id = command.ushort(Tag.MESSAGE_ID)
+        if command.has_data_set:
+            raise ProtocolError(
+                "C-ECHO-RQ with a data set",
+                AbortSource.SERVICE_USER,
+                AbortReason.NOT_SPECIFIED,
+            )
+        self.log.info(
+            "Received Echo Request (MsgID {message_id})",
+            message_id=message_id,
+            assoc=self.association.assoc_id,
+            peer=self.association.peer,
+        )
+        sop_class = command.text(Tag.AFFECTED_SOP_CLASS_UID) or context.abstract_syntax
+        self.respond(
+            context.context_id, echo_response(message_id, sop_class, Status.SUCCESS)
+        )
+        return None
+
+    def _begin_store(
+        self, context: AcceptedContext, command: CommandSet
+    ) -> Deferred[None] | None:
+        if not command.has_data_set:
+            raise ProtocolError(
+                "C-Store RQ: DataSetType == NULL",
+                AbortSource.SERVICE_USER,
+                AbortReason.NOT_SPECIFIED,
+            )
+        request = StoreRequest(
+            self.association,
+            context,
+            command.ushort(Tag.MESSAGE_ID),
+            command.uid(Tag.AFFECTED_SOP_CLASS_UID),
+            command.uid(Tag.AFFECTED_SOP_INSTANCE_UID),
+            command.ushort(Tag.PRIORITY) if Tag.PRIORITY in command else 0,
+            command.text(Tag.MOVE_ORIGINATOR_AE_TITLE),
+        )
+        self.log.info(
+            "Received Store Request (MsgID {message_id}, {prefix})",
+            message_id=request.message_id,
+            prefix=log_prefix(request.sop_class),
+            sop_class=request.sop_class,
+            sop_instance=request.sop_instance,
+            assoc=self.association.assoc_id,
+            peer=self.association.peer,
+        )
+        self._store = (request, self.handler.begin(request))
+        self._fragments = 0
+        return self._sleep_during()
+
+    def _sleep_during(self) -> Deferred[None] | None:
+        if not self.testing.sleep_during:
+            return None
+        return deferLater(self.reactor, self.testing.sleep_during, lambda: None)
+
+    def data(self, event: DataReceived) -> Deferred[None] | None:
+        """
+        Pass a data-set fragment to the sink; on the last one, finish the
+        store and send the response.
+
+        :returns: ``None``, or a Deferred to wait for before reading on.
+        :raises AbortRequested: for ``--abort-during``/``--abort-after``.
+        """
+        assert self._store is not None, "data without a C-STORE"
+        request, sink = self._store
+        self._fragments += 1
+        if self.testing.abort_during:
+            self.abandon()
+            raise AbortRequested()
+        waiting = sink.write(event.data)
+        if not event.last:
+            return waiting if waiting is not None else self._sleep_during()
+        if self.testing.abort_after:
+            self.abandon()
+            raise AbortRequested()
+        self._store = None
+        d: Deferred[Any] = waiting if waiting is not None else succeed(None)
+        d.addCallback(lambda _: self._sleep_during())
+        d.addCallback(lambda _: sink.finish())
+        d.addCallback(self._stored, request)
+        return d
+
+    def _stored(self, result: StoreResult, request: StoreRequest) -> Deferred[None] | None:
+        fields = dict(
+            assoc=self.association.assoc_id,
+            peer=self.association.peer,
+            message_id=request.message_id,
+            sop_class=request.sop_class,
+            sop_instance=request.sop_instance,
+            path=result.path,
+            status=result.status,
+        )
+        if result.status == Status.SUCCESS and result.path is not None:
+            self.log.info("storing DICOM file: {path}", **fields)
+            if result.replaced:
+                self.log.warn(
+                    "DICOM file already exists, overwriting: {path}", **fields
+                )
+        elif result.status != Status.SUCCESS:
+            self.log.error(
+                "Store failed with status 0x{status:04x} ({status_text}): {detail}",
+                status_text=describe(result.status),
+                detail=result.detail,
+                **fields,
+            )
+        self.respond(
+            request.context.context_id,
+            store_response(
+                request.message_id, request.sop_class, request.sop_instance, result.status
+            ),
+        )
+        if self.testing.sleep_after:
+            return deferLater(self.reactor, self.testing.sleep_after, lambda: None)
+        return None
+
+    def abandon(self) -> None:
+        """
+        The association ended: drop a half-received object.
+        """
+        if self._store is not None:
+            _, sink = self._store
+            self._store = None
+            sink.abandon()

@@ -1,0 +1,140 @@
+"""
+``twistd storescp``: the options class and the service maker.
+
+The same :class:`Options` serves ``twistd -n storescp [options] PORT`` and
+the drop-in command ``dicomtw-storescp [options] PORT``.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from twisted.application import service, strports
+from twisted.logger import Logger
+
+from dicomtw import logs
+from dicomtw.config import ServerConfig
+from dicomtw.negotiation import Policy, even_length
+from dicomtw.options import StoreSCPOptions
+from dicomtw.protocol import ServerSettings, StorageServerFactory
+from dicomtw.scp import FileStore, FileStoreOptions, TestingOptions
+from dicomtw.sopclasses import STORAGE_SOP_CLASSES, is_known_uid
+from dicomtw.uids import PREFERENCE_LISTS, VERIFICATION
+
+Options = StoreSCPOptions
+
+_log = Logger(namespace=__name__, observer=logs.GATE)
+
+
+class StartupError(SystemExit):
+    """
+    A fatal start-up problem, reported as storescp does (``F: ...``) with
+    exit status 1.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(f"F: {message}")
+
+
+def check_output_directory(config: ServerConfig) -> None:
+    """
+    The reference's start-up checks of ``-od`` (behaviour reference §1.7,
+    steps 7 and 8).
+
+    :raises StartupError: when the directory is missing or unwritable.
+    """
+    directory = config.output_directory
+    if not os.path.isdir(directory):
+        raise StartupError("specified output directory does not exist")
+    if not config.ignore and not os.access(directory, os.W_OK | os.X_OK):
+        raise StartupError("specified output directory is not writeable")
+
+
+def build_policy(config: ServerConfig) -> Policy:
+    """
+    The negotiation policy for ``config``.
+    """
+    return Policy(
+        abstract_syntaxes=STORAGE_SOP_CLASSES | {VERIFICATION},
+        transfer_syntaxes=PREFERENCE_LISTS[config.ts_preference],
+        promiscuous=config.promiscuous,
+        is_known_uid=is_known_uid,
+        max_pdu=even_length(config.max_pdu),
+        refuse=config.refuse,
+        require_implementation_uid=config.reject,
+    )
+
+
+def build_settings(config: ServerConfig, reactor: Any) -> ServerSettings:
+    """
+    The per-association settings for ``config``.
+    """
+    store = FileStore(
+        FileStoreOptions(
+            directory=config.output_directory,
+            bit_preserving=config.bit_preserving,
+            write_dataset=config.write_dataset,
+            extension=config.filename_extension,
+            fsync=config.fsync,
+            ignore=config.ignore,
+        ),
+        reactor,
+    )
+    socket_timeout = config.socket_timeout if config.socket_timeout > 0 else None
+    return ServerSettings(
+        policy=build_policy(config),
+        handler=store,
+        acse_timeout=float(config.acse_timeout),
+        socket_timeout=socket_timeout,
+        dimse_timeout=config.dimse_timeout,
+        max_associations=config.max_associations,
+        verbose_pc=config.verbose_pc,
+        testing=TestingOptions(
+            sleep_after=config.sleep_after,
+            sleep_during=config.sleep_during,
+            abort_after=config.abort_after,
+            abort_during=config.abort_during,
+        ),
+    )
+
+
+def endpoint_descriptions(config: ServerConfig) -> list[str]:
+    """
+    The server endpoint strings to listen on: ``--listen`` values, and
+    ``tcp:PORT`` for the positional port (all IPv4 interfaces, as the
+    reference).
+    """
+    descriptions = list(config.listen)
+    if config.port is not None:
+        descriptions.append(f"tcp:{config.port}")
+    return descriptions
+
+
+def makeService(options: StoreSCPOptions, reactor: Any = None) -> service.IService:
+    """
+    Build the storage SCP service from parsed options.
+
+    :raises StartupError: for the reference's fatal start-up problems.
+    """
+    if reactor is None:
+        from twisted.internet import reactor as global_reactor
+
+        reactor = global_reactor
+    config: ServerConfig = options.config
+    logs.set_level(config.log_level)
+    check_output_directory(config)
+    if config.max_pdu & 1:
+        _log.warn(
+            "ASSOC: PDV receive length {length} is odd (using {even})",
+            length=config.max_pdu,
+            even=even_length(config.max_pdu),
+        )
+    factory = StorageServerFactory(build_settings(config, reactor), reactor)
+    top = service.MultiService()
+    for description in endpoint_descriptions(config):
+        listener = strports.service(description, factory, reactor=reactor)
+        listener._raiseSynchronously = True  # type: ignore[attr-defined]
+        listener.setServiceParent(top)
+    return top
+
