@@ -11,7 +11,7 @@ from typing import Sequence
 from twisted.logger import globalLogBeginner
 from twisted.python import usage
 
-from dicomtw.logs import DCMTKStyleObserver
+from dicomtw.logs import stderr_observer
 from dicomtw.tap import Options, StartupError, makeService
 
 PROGRAM = "dicomtw-storescp"
@@ -40,7 +40,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     if config.print_arguments:
         _print_arguments(config.expanded_arguments)
     globalLogBeginner.beginLoggingTo(
-        [DCMTKStyleObserver()], redirectStandardIO=False
+        [stderr_observer(config.log_level)], redirectStandardIO=False
     )
     from twisted.internet import reactor
 

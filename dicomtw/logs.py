@@ -109,3 +109,17 @@ class DCMTKStyleObserver:
             stream.flush()
         except (OSError, ValueError):
             pass
+
+
+def stderr_observer(level_name: str) -> ILogObserver:
+    """
+    The drop-in command's observer: DCMTK-style lines on stderr.  Events
+    from dicomtw already passed the gate; Twisted's own chatter ("Starting
+    factory ...") is shown only from ``-d`` on, and its warnings always.
+    """
+    level = LEVELS[level_name]
+    others = LogLevelFilterPredicate(
+        defaultLogLevel=level if level == LogLevel.debug else max(level, LogLevel.warn)
+    )
+    others.setLogLevelForNamespace("dicomtw", LogLevel.debug)
+    return FilteringLogObserver(DCMTKStyleObserver(), [others])
