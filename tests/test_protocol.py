@@ -35,7 +35,9 @@ IVR = "1.2.840.10008.1.2"
 EVRLE = "1.2.840.10008.1.2.1"
 
 
-def data_set(sop_class: str = CT, sop_instance: str = "1.2.3.4", size: int = 0) -> bytes:
+def data_set(
+    sop_class: str = CT, sop_instance: str = "1.2.3.4", size: int = 0
+) -> bytes:
     """
     An explicit VR little endian data set with the given UIDs and ``size``
     bytes of pixel data.
@@ -134,7 +136,10 @@ class AssociationTests(SynchronousTestCase):
         protocol, transport = harness.connect()
         protocol.dataReceived(harness.peer.associate())
         [ac] = responses(transport.value())
-        results = {pc.context_id: (pc.result, pc.transfer_syntax) for pc in ac.presentation_contexts}
+        results = {
+            pc.context_id: (pc.result, pc.transfer_syntax)
+            for pc in ac.presentation_contexts
+        }
         self.assertEqual(
             results,
             {
@@ -239,7 +244,9 @@ class AssociationTests(SynchronousTestCase):
         harness = Harness()
         with capturedLogs() as events:
             harness.associate()
-        [received] = [e for e in events if e.get("log_format") == "Association Received"]
+        [received] = [
+            e for e in events if e.get("log_format") == "Association Received"
+        ]
         self.assertEqual(received["calling_ae"], "TESTSCU")
         self.assertEqual(received["called_ae"], "STORESCP")
         self.assertEqual(received["peer"], "127.0.0.1:4242")

@@ -1,0 +1,379 @@
+"""
+The Part 10 file writer: file meta information and durable spool files.
+
+A received object is written to a temporary file in its destination
+directory while it arrives, then flushed to stable storage and renamed to
+its final name in one step, so that a final name only ever holds a complete
+object and success is reported only for an object on disk (design,
+"Durability").  The functions here block; the store service runs them in a
+worker thread.  They touch files, never the network, and never Twisted.
+
+Every :class:`OSError` (disk full, permission denied, a directory in the
+way, ...) comes out as :class:`StorageError`, which the caller answers with
+status 0xA700 (behaviour reference §6.5); after any error
+:meth:`SpoolFile.discard` leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import secrets
+import struct
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from dicomtw import __version__
+from dicomtw.errors import UsageError
+from dicomtw.uids import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
+
+__all__ = [
+    "FALLBACK_SOP_CLASS_UID",
+    "IMPLEMENTATION_CLASS_UID",
+    "IMPLEMENTATION_VERSION_NAME",
+    "IMPLEMENTATION_VERSION_NAME_BP",
+    "PREAMBLE",
+    "SPOOL_PREFIX",
+    "SPOOL_SUFFIX",
+    "FileMeta",
+    "SpoolFile",
+    "StorageError",
+    "encode_file_meta",
+]
+
+#: Implementation Version Name in files written bit-preserving (``+B``);
+#: the reference, too, names its two writers differently (§10.2).
+IMPLEMENTATION_VERSION_NAME_BP = ("DICOMTW_BP_" + __version__.replace(".", ""))[:16]
+
+#: (0002,0002) of a file whose data set has no SOP Class UID: the
+#: reference's private "generic file" class (§10.1).
+FALLBACK_SOP_CLASS_UID = "1.2.276.0.7230010.3.1.0.1"
+
+#: The 128-byte preamble and the ``DICM`` prefix (PS3.10 §7.1).
+PREAMBLE = bytes(128) + b"DICM"
+
+#: Spool files are named ``SPOOL_PREFIX + random + SPOOL_SUFFIX``; a crash
+#: can leave one behind, and it never looks like a received object.
+SPOOL_PREFIX = ".dicomtw-"
+SPOOL_SUFFIX = ".part"
+
+_CREATE_ATTEMPTS = 16
+_OPEN_FLAGS = os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_CLOEXEC
+_MAX_SHORT_VALUE = 0xFFFE
+
+try:
+    _IOV_MAX = max(16, os.sysconf("SC_IOV_MAX"))
+except (AttributeError, ValueError, OSError):  # pragma: no cover - not POSIX
+    _IOV_MAX = 1024
+
+_SHORT_HEADER = struct.Struct("<HH2sH")
+_GROUP_LENGTH = struct.Struct("<HH2sHL")
+# (0002,0001) File Meta Information Version, OB, always 00\01.
+_VERSION_ELEMENT = struct.pack("<HH2sHL", 0x0002, 0x0001, b"OB", 0, 2) + b"\x00\x01"
+
+
+class StorageError(Exception):
+    """
+    A file could not be created, written, flushed or renamed.
+
+    :ivar errno: the operating system's error number.
+    :ivar message: its text, e.g. ``Is a directory`` (what the reference
+        logs after the path, §6.3 step 5.3).
+    :ivar path: the file the operation was about, if known.
+    """
+
+    def __init__(self, code: int, message: str, path: str | None = None) -> None:
+        """
+        :param code: an ``errno`` value.
+        :param message: the reason, without the path.
+        :param path: the file concerned.
+        """
+        super().__init__(code, message)
+        self.errno = code
+        self.message = message
+        self.path = path
+
+    def __str__(self) -> str:
+        """
+        :returns: the reason alone, as the reference prints it.
+        """
+        return self.message
+
+
+def _storage_error(error: OSError, path: str) -> StorageError:
+    """
+    Turn an :class:`OSError` into a :class:`StorageError`.
+
+    :param error: the error raised by the operating system.
+    :param path: the file concerned.
+    :returns: the equivalent storage error.
+    """
+    code = error.errno if error.errno is not None else errno.EIO
+    return StorageError(code, error.strerror or os.strerror(code), path)
+
+
+@dataclass(frozen=True)
+class FileMeta:
+    """
+    The values of a file's meta information (PS3.10 §7.1).
+
+    :ivar sop_class: (0002,0002) Media Storage SOP Class UID.
+    :ivar sop_instance: (0002,0003) Media Storage SOP Instance UID.
+    :ivar transfer_syntax: (0002,0010) Transfer Syntax UID.
+    :ivar source_ae: (0002,0016) Source Application Entity Title, the
+        calling AE title of the association.
+    :ivar implementation_class_uid: (0002,0012).
+    :ivar implementation_version_name: (0002,0013).
+    """
+
+    sop_class: str
+    sop_instance: str
+    transfer_syntax: str
+    source_ae: str
+    implementation_class_uid: str = IMPLEMENTATION_CLASS_UID
+    implementation_version_name: str = IMPLEMENTATION_VERSION_NAME
+
+
+def _element(group: int, element: int, vr: bytes, text: str, pad: bytes) -> bytes:
+    """
+    Encode one short-VR element in explicit VR little endian.
+
+    :param group: the tag's group.
+    :param element: the tag's element number.
+    :param vr: the two-letter VR.
+    :param text: the value; characters outside ISO 8859-1 become ``?``.
+    :param pad: the padding byte for an odd length (PS3.5 §6.2).
+    :returns: header and value.
+    :raises ValueError: if the value is too long for a 2-byte length.
+    """
+    value = text.encode("latin-1", "replace")
+    if len(value) % 2:
+        value += pad
+    if len(value) > _MAX_SHORT_VALUE:
+        raise ValueError(f"({group:04X},{element:04X}) value is too long")
+    return _SHORT_HEADER.pack(group, element, vr, len(value)) + value
+
+
+def encode_file_meta(meta: FileMeta) -> bytes:
+    """
+    Encode the preamble, ``DICM`` and group 0002 of a Part 10 file.
+
+    The elements are those of behaviour reference §10.1, in tag order, in
+    explicit VR little endian (PS3.10 §7.1): UIDs padded with NUL, the
+    version name and AE title with a space, to even length.
+
+    :param meta: the values.
+    :returns: the bytes that precede the data set in the file.
+    :raises ValueError: if a value is longer than 65534 bytes.
+    """
+    body = b"".join(
+        (
+            _VERSION_ELEMENT,
+            _element(0x0002, 0x0002, b"UI", meta.sop_class, b"\x00"),
+            _element(0x0002, 0x0003, b"UI", meta.sop_instance, b"\x00"),
+            _element(0x0002, 0x0010, b"UI", meta.transfer_syntax, b"\x00"),
+            _element(0x0002, 0x0012, b"UI", meta.implementation_class_uid, b"\x00"),
+            _element(0x0002, 0x0013, b"SH", meta.implementation_version_name, b" "),
+            _element(0x0002, 0x0016, b"AE", meta.source_ae, b" "),
+        )
+    )
+    length = _GROUP_LENGTH.pack(0x0002, 0x0000, b"UL", 4, len(body))
+    return PREAMBLE + length + body
+
+
+class SpoolFile:
+    """
+    A temporary file in the destination directory.
+
+    It is created at once with a random hidden name (``.dicomtw-*.part``),
+    filled with :meth:`write_chunks`, then either committed under its final
+    name or discarded.  Because it lives in the destination directory, the
+    final rename never crosses a file system.
+
+    :ivar directory: the directory the file was created in.
+    :ivar path: the temporary file's path.
+    :ivar size: the number of bytes written so far.
+    :ivar final_path: the name it was committed under, once committed.
+    """
+
+    def __init__(self, directory: str, *, fsync: bool = True) -> None:
+        """
+        Create the file (mode 0o666 less the umask, as the reference's).
+
+        :param directory: the destination directory.
+        :param fsync: whether :meth:`commit` flushes the file and the
+            directory to stable storage; turning it off trades the
+            durability promise for speed.
+        :raises StorageError: if the file cannot be created.
+        """
+        self.directory = directory
+        self.size = 0
+        self.final_path: str | None = None
+        self._fsync = fsync
+        self._finished = False
+        self._fd: int | None = None
+        for _attempt in range(_CREATE_ATTEMPTS):
+            name = SPOOL_PREFIX + secrets.token_hex(8) + SPOOL_SUFFIX
+            path = os.path.join(directory, name)
+            try:
+                self._fd = os.open(path, _OPEN_FLAGS, 0o666)
+            except FileExistsError:
+                continue
+            except OSError as error:
+                raise _storage_error(error, path) from None
+            self.path = path
+            return
+        raise StorageError(
+            errno.EEXIST, "no free temporary file name", directory
+        )  # pragma: no cover - needs 16 collisions of 64 random bits
+
+    def write_chunks(self, chunks: Sequence[bytes | bytearray | memoryview]) -> None:
+        """
+        Append buffers to the file with as few system calls as possible.
+
+        :param chunks: the buffers, written in order; they are not copied.
+        :raises StorageError: if writing fails (e.g. ``ENOSPC``).
+        :raises UsageError: if the file was already committed or discarded.
+        """
+        fd = self._live_fd()
+        views = [view for view in map(_byte_view, chunks) if view.nbytes]
+        index = 0
+        while index < len(views):
+            try:
+                written = os.writev(fd, views[index : index + _IOV_MAX])
+            except OSError as error:
+                raise _storage_error(error, self.path) from None
+            if written <= 0:
+                raise StorageError(errno.EIO, "write made no progress", self.path)
+            self.size += written
+            while written:
+                first = views[index]
+                if written >= first.nbytes:
+                    written -= first.nbytes
+                    index += 1
+                else:
+                    views[index] = first[written:]
+                    written = 0
+
+    def commit(self, final_path: str, *, overwrite: bool = True) -> bool:
+        """
+        Make the file durable and give it its final name.
+
+        The file is flushed (``fsync``) and closed, renamed atomically, and
+        the directory is flushed so that the new name survives a crash.
+        With ``overwrite`` the rename replaces an existing file; without,
+        the file is hard-linked to the final name, which fails if that name
+        exists, and the existing file is left untouched.  On error the spool
+        file is discarded before :class:`StorageError` is raised.  If only
+        the final directory flush fails, the object is already under its
+        final name, but the error is still raised: success must not be
+        reported for an object not known to be on stable storage.
+
+        :param final_path: the file's final path.
+        :param overwrite: whether an existing file of that name is replaced.
+        :returns: with ``overwrite``: whether an existing file was replaced
+            (the caller logs the reference's overwrite warning).  Without
+            ``overwrite``: whether the object was stored; False means the
+            name was taken, and the spool file has been discarded.
+        :raises StorageError: if flushing, closing or renaming fails.
+        :raises UsageError: if the file was already committed or discarded.
+        """
+        fd = self._live_fd()
+        step_path = self.path
+        try:
+            if self._fsync:
+                os.fsync(fd)
+            self._fd = None
+            os.close(fd)
+            step_path = final_path
+            if overwrite:
+                result = os.path.lexists(final_path)
+                os.replace(self.path, final_path)
+            else:
+                try:
+                    os.link(self.path, final_path)
+                except FileExistsError:
+                    self.discard()
+                    return False
+                result = True
+                self._unlink_spool()
+            self._finished = True
+            self.final_path = final_path
+            if self._fsync:
+                self._sync_directories(final_path)
+        except OSError as error:
+            self.discard()
+            raise _storage_error(error, step_path) from None
+        return result
+
+    def discard(self) -> None:
+        """
+        Close and remove the temporary file; idempotent, never raises.
+
+        After a successful :meth:`commit` it does nothing.
+        """
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        if not self._finished:
+            self._finished = True
+            self._unlink_spool()
+
+    def _live_fd(self) -> int:
+        """
+        :returns: the open file descriptor.
+        :raises UsageError: if the file was already committed or discarded.
+        """
+        if self._fd is None:
+            raise UsageError(f"spool file {self.path} is closed")
+        return self._fd
+
+    def _unlink_spool(self) -> None:
+        """
+        Remove the temporary name, ignoring a failure to do so.
+        """
+        try:
+            os.unlink(self.path)
+        except OSError:
+            pass
+
+    def _sync_directories(self, final_path: str) -> None:
+        """
+        Flush the directory entries changed by the rename.
+
+        :param final_path: the committed file's path.
+        :raises OSError: if a directory cannot be opened or flushed.
+        """
+        final_directory = os.path.dirname(final_path) or "."
+        _fsync_directory(final_directory)
+        spool_directory = self.directory or "."
+        if not os.path.samefile(spool_directory, final_directory):
+            _fsync_directory(spool_directory)
+
+
+def _fsync_directory(directory: str) -> None:
+    """
+    Flush a directory's entries to stable storage.
+
+    :param directory: the directory.
+    :raises OSError: if it cannot be opened or flushed.
+    """
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _byte_view(chunk: bytes | bytearray | memoryview) -> memoryview:
+    """
+    View a buffer as unsigned bytes, so lengths and slices count bytes.
+
+    :param chunk: any contiguous buffer.
+    :returns: a byte view of it, without copying.
+    """
+    view = memoryview(chunk)
+    return view if view.format == "B" and view.ndim == 1 else view.cast("B")
