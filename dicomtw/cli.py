@@ -18,7 +18,8 @@ PROGRAM = "dicomtw-storescp"
 
 
 def _print_arguments(arguments: Sequence[str]) -> None:
-    quoted = "".join(f"'{argument}' " for argument in arguments)
+    # As the reference: empty arguments are counted but not shown.
+    quoted = "".join(f"'{argument}' " for argument in arguments if argument)
     sys.stderr.write(
         f"I: calling '{PROGRAM}' with {len(arguments)} arguments: {quoted}\nI: \n"
     )
@@ -34,7 +35,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     try:
         options.parseOptions(arguments)
     except usage.UsageError as error:
-        sys.stderr.write(f"{PROGRAM}: error: {error}\n")
+        logged = getattr(error, "arguments", None)
+        if logged is not None:
+            _print_arguments(logged)
+        if not getattr(error, "silent", False):
+            sys.stderr.write(f"{PROGRAM}: error: {error}\n")
         raise SystemExit(1)
     config = options.config
     if config.print_arguments:

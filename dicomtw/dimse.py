@@ -15,7 +15,7 @@ import struct
 from dataclasses import dataclass
 from typing import Iterator, Union
 
-from dicomtw.errors import AbortReason, AbortSource, ProtocolError
+from dicomtw.errors import AbortReason, AbortSource, ProtocolError, UsageError
 from dicomtw.pdu import PDV, encode_pdata_header
 
 #: A command set larger than this is refused; real ones are a few
@@ -277,8 +277,11 @@ def fragment(
     none longer than the peer's maximum PDU length.
 
     :param max_pdu: the peer's maximum length (the PDU length field).
+    :raises UsageError: when ``max_pdu`` leaves no room for a value byte.
     """
     room = max_pdu - 6
+    if room < 1:
+        raise UsageError(f"maximum PDU length {max_pdu} leaves no room for data")
     kind = 1 if command else 0
     offset = 0
     total = len(data)

@@ -69,9 +69,10 @@ class Framer:
 
     def feed(self, data: bytes) -> None:
         """
-        Add received bytes.
+        Add received bytes; once the framer is dead they are dropped, so
+        a peer cannot grow the buffer while the association is aborted.
         """
-        if data:
+        if data and self._error is None:
             self._chunks.append(memoryview(data))
             self._size += len(data)
 
@@ -96,7 +97,7 @@ class Framer:
         pdu_type = self._chunks[0][0]
         if pdu_type not in PDU_CLASSES:
             raise ProtocolError(
-                f"Unrecognized PDU type: {pdu_type:2x}",
+                f"Unrecognized PDU type: 0x{pdu_type:02x}",
                 AbortSource.SERVICE_PROVIDER,
                 AbortReason.UNRECOGNIZED_PDU,
             )

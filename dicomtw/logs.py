@@ -26,6 +26,8 @@ from zope.interface import implementer
 
 #: DCMTK's level names and the ``twisted.logger`` level each maps to.
 LEVELS: dict[str, LogLevel] = {
+    # twisted.logger has nothing above critical; "off" keeps only bugs.
+    "off": LogLevel.critical,
     "fatal": LogLevel.critical,
     "error": LogLevel.error,
     "warn": LogLevel.warn,
