@@ -378,9 +378,7 @@ class MessageAssembler:
         if self._data_context is None:
             raise _dimse_error("data set fragment without a command announcing it")
         if pdv.context_id != self._data_context:
-            raise _dimse_error(
-                "Presentation Contexts of Command and Data Differ"
-            )
+            raise _dimse_error("Presentation Contexts of Command and Data Differ")
         last = bool(pdv.control & 2)
         if last:
             self._data_context = None

@@ -20,7 +20,14 @@ Rules this module keeps:
 from __future__ import annotations
 
 from dicomtw.errors import AbortReason, AbortSource, ProtocolError
-from dicomtw.pdu import HEADER_SIZE, PDU, PDU_CLASSES, PDUType, decode_header, decode_pdu
+from dicomtw.pdu import (
+    HEADER_SIZE,
+    PDU,
+    PDU_CLASSES,
+    PDUType,
+    decode_header,
+    decode_pdu,
+)
 
 #: The cap on PDUs other than P-DATA-TF; DCMTK refuses A-ASSOCIATE-RQ
 #: PDUs above 1 MiB.

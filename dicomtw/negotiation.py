@@ -118,7 +118,9 @@ class Outcome:
         return isinstance(self.response, AAssociateAC)
 
 
-def _reject(reason: int, text: str, source: int = RejectResult.SOURCE_SERVICE_USER) -> Outcome:
+def _reject(
+    reason: int, text: str, source: int = RejectResult.SOURCE_SERVICE_USER
+) -> Outcome:
     return Outcome(AAssociateRJ(RejectResult.PERMANENT, source, reason), text)
 
 

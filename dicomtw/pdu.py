@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass, field
-from typing import Union
+from typing import Callable, TypeVar, Union
 
 from dicomtw.errors import AbortReason, AbortSource, ProtocolError
 
@@ -511,16 +511,16 @@ UserItem = Union[
     UnknownItem,
 ]
 
-_USER_ITEM_CLASSES: dict[int, type] = {
-    ItemType.MAXIMUM_LENGTH: MaximumLength,
-    ItemType.IMPLEMENTATION_CLASS_UID: ImplementationClassUID,
-    ItemType.IMPLEMENTATION_VERSION_NAME: ImplementationVersionName,
-    ItemType.ASYNCHRONOUS_OPERATIONS_WINDOW: AsynchronousOperationsWindow,
-    ItemType.ROLE_SELECTION: RoleSelection,
-    ItemType.SOP_CLASS_EXTENDED_NEGOTIATION: SOPClassExtendedNegotiation,
-    ItemType.SOP_CLASS_COMMON_EXTENDED_NEGOTIATION: SOPClassCommonExtendedNegotiation,
-    ItemType.USER_IDENTITY_RQ: UserIdentityRQ,
-    ItemType.USER_IDENTITY_AC: UserIdentityAC,
+_USER_ITEM_DECODERS: dict[int, Callable[[memoryview], UserItem]] = {
+    ItemType.MAXIMUM_LENGTH: MaximumLength.decode,
+    ItemType.IMPLEMENTATION_CLASS_UID: ImplementationClassUID.decode,
+    ItemType.IMPLEMENTATION_VERSION_NAME: ImplementationVersionName.decode,
+    ItemType.ASYNCHRONOUS_OPERATIONS_WINDOW: AsynchronousOperationsWindow.decode,
+    ItemType.ROLE_SELECTION: RoleSelection.decode,
+    ItemType.SOP_CLASS_EXTENDED_NEGOTIATION: SOPClassExtendedNegotiation.decode,
+    ItemType.SOP_CLASS_COMMON_EXTENDED_NEGOTIATION: SOPClassCommonExtendedNegotiation.decode,
+    ItemType.USER_IDENTITY_RQ: UserIdentityRQ.decode,
+    ItemType.USER_IDENTITY_AC: UserIdentityAC.decode,
 }
 
 
@@ -578,11 +578,11 @@ class UserInformation:
     def decode(cls, data: memoryview) -> UserInformation:
         items: list[UserItem] = []
         for sub_type, value in _iter_items(data, "user information"):
-            kind = _USER_ITEM_CLASSES.get(sub_type)
-            if kind is None:
+            decoder = _USER_ITEM_DECODERS.get(sub_type)
+            if decoder is None:
                 items.append(UnknownItem(sub_type, bytes(value)))
             else:
-                items.append(kind.decode(value))
+                items.append(decoder(value))
         return cls(tuple(items))
 
 
@@ -617,7 +617,7 @@ class AAssociateRQ:
     @classmethod
     def decode(cls, body: memoryview) -> AAssociateRQ:
         version, called, calling, contexts, user, context_name = _decode_associate(
-            body, ItemType.PRESENTATION_CONTEXT_RQ, PresentationContextRQ
+            body, ItemType.PRESENTATION_CONTEXT_RQ, PresentationContextRQ.decode
         )
         return cls(called, calling, contexts, user, context_name, version)
 
@@ -643,7 +643,7 @@ class AAssociateAC:
     @classmethod
     def decode(cls, body: memoryview) -> AAssociateAC:
         version, called, calling, contexts, user, context_name = _decode_associate(
-            body, ItemType.PRESENTATION_CONTEXT_AC, PresentationContextAC
+            body, ItemType.PRESENTATION_CONTEXT_AC, PresentationContextAC.decode
         )
         return cls(called, calling, contexts, user, context_name, version)
 
@@ -667,20 +667,23 @@ def _encode_associate(
     return _pdu(pdu.pdu_type, b"".join(parts))
 
 
+_C = TypeVar("_C", PresentationContextRQ, PresentationContextAC)
+
+
 def _decode_associate(
-    body: memoryview, context_type: int, context_class: type
-) -> tuple[int, str, str, tuple, UserInformation, str]:
+    body: memoryview, context_type: int, decode_context: Callable[[memoryview], _C]
+) -> tuple[int, str, str, tuple[_C, ...], UserInformation, str]:
     if len(body) < _ASSOCIATE_FIXED.size:
         raise _malformed(f"A-ASSOCIATE PDU of {len(body)} bytes is truncated")
     version, _, called, calling, _ = _ASSOCIATE_FIXED.unpack_from(body)
     context_name = ""
-    contexts = []
+    contexts: list[_C] = []
     user = UserInformation()
     for item_type, value in _iter_items(body[_ASSOCIATE_FIXED.size :], "A-ASSOCIATE"):
         if item_type == ItemType.APPLICATION_CONTEXT:
             context_name = _decode_uid(value, "application context name")
         elif item_type == context_type:
-            contexts.append(context_class.decode(value))
+            contexts.append(decode_context(value))
         elif item_type == ItemType.USER_INFORMATION:
             user = UserInformation.decode(value)
         # Other item types are ignored, PS3.8 §9.3.1.
@@ -781,7 +784,9 @@ class PDataTF:
                 raise _malformed(f"PDV length {length} does not fit the PDU")
             if control & 0xFC:
                 raise _malformed(f"reserved bits set in PDV control 0x{control:02x}")
-            pdvs.append(PDV(context_id, control, body[offset + 6 : offset + 4 + length]))
+            pdvs.append(
+                PDV(context_id, control, body[offset + 6 : offset + 4 + length])
+            )
             offset += 4 + length
         if not pdvs:
             raise _malformed("P-DATA-TF without PDV items")
@@ -861,6 +866,16 @@ PDU_CLASSES: dict[int, type] = {
     PDUType.A_ABORT: AAbort,
 }
 
+_PDU_DECODERS: dict[int, Callable[[memoryview], PDU]] = {
+    PDUType.A_ASSOCIATE_RQ: AAssociateRQ.decode,
+    PDUType.A_ASSOCIATE_AC: AAssociateAC.decode,
+    PDUType.A_ASSOCIATE_RJ: AAssociateRJ.decode,
+    PDUType.P_DATA_TF: PDataTF.decode,
+    PDUType.A_RELEASE_RQ: AReleaseRQ.decode,
+    PDUType.A_RELEASE_RP: AReleaseRP.decode,
+    PDUType.A_ABORT: AAbort.decode,
+}
+
 HEADER_SIZE = _HEADER.size
 
 
@@ -880,14 +895,14 @@ def decode_pdu(pdu_type: int, body: memoryview) -> PDU:
     :param body: the bytes after the 6-byte header.
     :raises ProtocolError: for an unknown type or a malformed body.
     """
-    kind = PDU_CLASSES.get(pdu_type)
-    if kind is None:
+    decoder = _PDU_DECODERS.get(pdu_type)
+    if decoder is None:
         raise ProtocolError(
             f"unrecognized PDU type 0x{pdu_type:02x}",
             AbortSource.SERVICE_PROVIDER,
             AbortReason.UNRECOGNIZED_PDU,
         )
-    return kind.decode(body)  # type: ignore[no-any-return]
+    return decoder(body)
 
 
 def encode_pdata_header(length: int) -> bytes:

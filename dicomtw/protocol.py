@@ -19,13 +19,12 @@ from twisted.internet import protocol
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.logger import Logger, LogLevel
-
-from dicomtw.logs import GATE, WIRE, enabled
 from twisted.python.failure import Failure
 
 from dicomtw.dimse import CommandReceived, MessageAssembler, fragment
 from dicomtw.errors import AbortReason, AbortSource, ProtocolError
 from dicomtw.framing import Framer
+from dicomtw.logs import GATE, WIRE, enabled
 from dicomtw.machine import (
     CloseTransport,
     Effect,
@@ -46,7 +45,7 @@ from dicomtw.negotiation import (
     describe_rq,
     negotiate,
 )
-from dicomtw.pdu import AAssociateRJ, AAssociateRQ, PDV, PDataTF, RejectResult
+from dicomtw.pdu import PDV, AAssociateRJ, AAssociateRQ, PDataTF, RejectResult
 from dicomtw.scp import (
     AbortRequested,
     AssociationInfo,
@@ -402,7 +401,9 @@ class DICOMServerProtocol(protocol.Protocol):
             self._abort(error.source, error.reason)
             return
         except AbortRequested:
-            self.log.info("ABORT initiated (due to command line options)", **self._fields())
+            self.log.info(
+                "ABORT initiated (due to command line options)", **self._fields()
+            )
             self._abort()
             return
         if self.assembler.expecting_data:

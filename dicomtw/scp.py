@@ -15,25 +15,30 @@ from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 from twisted.internet.defer import Deferred, succeed
-from twisted.internet.interfaces import IReactorThreads, IReactorTime
+from twisted.internet.interfaces import IReactorTime
 from twisted.internet.task import deferLater
 from twisted.internet.threads import deferToThreadPool
 from twisted.logger import Logger
-
-from dicomtw.logs import GATE
 from twisted.python.failure import Failure
 from twisted.python.threadpool import ThreadPool
 from zope.interface import Interface, implementer
 
-from dicomtw.dimse import CommandField, CommandReceived, CommandSet, DataReceived, Tag
-from dicomtw.dimse import echo_response, store_response
-from dicomtw.errors import AbortReason, AbortSource, ProtocolError
+from dicomtw.dimse import (
+    CommandField,
+    CommandReceived,
+    CommandSet,
+    DataReceived,
+    Tag,
+    echo_response,
+    store_response,
+)
+from dicomtw.errors import AbortReason, AbortSource, DataSetError, ProtocolError
+from dicomtw.logs import GATE
 from dicomtw.naming import default_file_name, safe_join, sanitise_uid
 from dicomtw.negotiation import AcceptedContext
 from dicomtw.scanner import (
     SOP_CLASS_UID,
     SOP_INSTANCE_UID,
-    DataSetError,
     DataSetScanner,
     text_value,
 )
@@ -415,9 +420,7 @@ class FileSink:
             self.log.failure(
                 "Unexpected error while spooling {path}", failure, path=self.path
             )
-            self._fail(
-                StoreResult(Status.OUT_OF_RESOURCES, detail=str(failure.value))
-            )
+            self._fail(StoreResult(Status.OUT_OF_RESOURCES, detail=str(failure.value)))
         if self._finished is not None:
             self._complete()
 
@@ -492,7 +495,9 @@ class FileSink:
             detail=f"cannot write DICOM file: {self.path}: {failure.value}",
         )
         if not failure.check(StorageError, OSError):
-            self.log.failure("Unexpected error committing {path}", failure, path=self.path)
+            self.log.failure(
+                "Unexpected error committing {path}", failure, path=self.path
+            )
         d = self.store.run_blocking(self._discard_blocking)
         result = self._failure
         finished = self._finished
@@ -586,7 +591,8 @@ class ServiceSCP:
         command = event.command
         field = command.command_field
         if field == CommandField.C_ECHO_RQ:
-            return self._echo(context, command)
+            self._echo(context, command)
+            return None
         if field == CommandField.C_STORE_RQ:
             return self._begin_store(context, command)
         raise ProtocolError(
@@ -679,7 +685,9 @@ class ServiceSCP:
         d.addCallback(self._stored, request)
         return d
 
-    def _stored(self, result: StoreResult, request: StoreRequest) -> Deferred[None] | None:
+    def _stored(
+        self, result: StoreResult, request: StoreRequest
+    ) -> Deferred[None] | None:
         fields = dict(
             assoc=self.association.assoc_id,
             peer=self.association.peer,
@@ -705,7 +713,10 @@ class ServiceSCP:
         self.respond(
             request.context.context_id,
             store_response(
-                request.message_id, request.sop_class, request.sop_instance, result.status
+                request.message_id,
+                request.sop_class,
+                request.sop_instance,
+                result.status,
             ),
         )
         if self.testing.sleep_after:

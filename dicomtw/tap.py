@@ -137,4 +137,3 @@ def makeService(options: StoreSCPOptions, reactor: Any = None) -> service.IServi
         listener._raiseSynchronously = True  # type: ignore[attr-defined]
         listener.setServiceParent(top)
     return top
-

@@ -31,6 +31,7 @@ from peers import (
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import (
     UID,
+    CTImageStorage,
     DeflatedExplicitVRLittleEndian,
     ExplicitVRBigEndian,
     ExplicitVRLittleEndian,
@@ -38,7 +39,6 @@ from pydicom.uid import (
 )
 from pynetdicom import AE, StoragePresentationContexts, _config
 from pynetdicom.association import Association
-from pynetdicom.sop_class import CTImageStorage, Verification
 from twisted.trial.unittest import SynchronousTestCase
 
 from dicomtw.sopclasses import STORAGE_SOP_CLASSES
@@ -51,6 +51,9 @@ CALLING_AE = "PYNETDICOM"
 
 #: A SOP class that no DICOM dictionary knows.
 UNKNOWN_SOP_CLASS = "1.2.3.4.5.6.7.8.9"
+
+#: The Verification SOP Class, PS3.4 Annex A.
+VERIFICATION = UID("1.2.840.10008.1.1")
 
 #: The status of a successful C-ECHO or C-STORE.
 SUCCESS = 0x0000
@@ -196,8 +199,7 @@ class ServerClassMixin:
         if not path.is_file():
             raise AssertionError(
                 f"{name} not stored; output directory holds "
-                f"{sorted(self.listing())}\n--- server log:\n"
-                + self.server.log_text()
+                f"{sorted(self.listing())}\n--- server log:\n" + self.server.log_text()
             )
         return path
 
@@ -232,7 +234,7 @@ class StorageClientTests(ServerClassMixin, SynchronousTestCase):
         """
         A C-ECHO is answered with status 0x0000.
         """
-        assoc = self.associate(make_client([Verification]))
+        assoc = self.associate(make_client([VERIFICATION]))
         try:
             status = assoc.send_c_echo()
         finally:
@@ -260,12 +262,12 @@ class StorageClientTests(ServerClassMixin, SynchronousTestCase):
         explicit VR little endian, and the association then carries a
         C-ECHO and a C-STORE.
         """
-        storage = [cx.abstract_syntax for cx in StoragePresentationContexts[:119]]
-        requested = [*storage, Verification]
+        storage = [str(cx.abstract_syntax) for cx in StoragePresentationContexts[:119]]
+        requested = [*storage, VERIFICATION]
         self.assertIn(CTImageStorage, requested)
         self.assertEqual(len(set(requested)), 120)
         supported = {uid for uid in storage if uid in STORAGE_SOP_CLASSES}
-        supported.add(Verification)
+        supported.add(VERIFICATION)
         ds = make_ct("pynetdicom-many-contexts")
         sent = self.write_sent(ds, ExplicitVRLittleEndian, "many.dcm")
 
@@ -297,11 +299,9 @@ class StorageClientTests(ServerClassMixin, SynchronousTestCase):
         ds.SOPClassUID = UNKNOWN_SOP_CLASS
         with_file_meta(ds, ExplicitVRLittleEndian)
         before = self.listing()
-        assoc = self.associate(make_client([Verification, UNKNOWN_SOP_CLASS]))
+        assoc = self.associate(make_client([VERIFICATION, UNKNOWN_SOP_CLASS]))
         try:
-            refused = {
-                cx.abstract_syntax: cx.result for cx in assoc.rejected_contexts
-            }
+            refused = {cx.abstract_syntax: cx.result for cx in assoc.rejected_contexts}
             with self.assertRaises(ValueError):
                 assoc.send_c_store(ds)
         finally:
@@ -347,7 +347,9 @@ class StorageClientTests(ServerClassMixin, SynchronousTestCase):
         """
         objects = [
             [
-                with_file_meta(make_ct(f"pynetdicom-thread-{n}-{k}"), ImplicitVRLittleEndian)
+                with_file_meta(
+                    make_ct(f"pynetdicom-thread-{n}-{k}"), ImplicitVRLittleEndian
+                )
                 for k in range(_OBJECTS_PER_THREAD)
             ]
             for n in range(_THREADS)
@@ -387,7 +389,9 @@ class StorageClientTests(ServerClassMixin, SynchronousTestCase):
             "client threads still running",
         )
         if errors:
-            self.fail(f"clients failed: {errors}\n--- server log:\n" + self.server.log_text())
+            self.fail(
+                f"clients failed: {errors}\n--- server log:\n" + self.server.log_text()
+            )
         self.assertEqual(
             statuses,
             {n: [SUCCESS] * _OBJECTS_PER_THREAD for n in range(_THREADS)},
@@ -441,9 +445,9 @@ class AssociationLimitTests(ServerClassMixin, SynchronousTestCase):
         A-ASSOCIATE-RJ (result 2 transient, source 3, reason 2 local limit
         exceeded); once they are released a new one is accepted again.
         """
-        held = [self.associate(make_client([Verification])) for _ in range(2)]
+        held = [self.associate(make_client([VERIFICATION])) for _ in range(2)]
         try:
-            third = make_client([Verification]).associate(
+            third = make_client([VERIFICATION]).associate(
                 "127.0.0.1", self.server.port, ae_title="STORESCP"
             )
             if third.is_established:
@@ -471,7 +475,7 @@ class AssociationLimitTests(ServerClassMixin, SynchronousTestCase):
         """
         deadline = time.monotonic() + 5.0
         while True:
-            assoc = make_client([Verification]).associate(
+            assoc = make_client([VERIFICATION]).associate(
                 "127.0.0.1", self.server.port, ae_title="STORESCP"
             )
             if assoc.is_established:

@@ -14,8 +14,8 @@ from twisted.internet.testing import MemoryReactorClock, StringTransport
 from twisted.logger import capturedLogs
 from twisted.trial.unittest import SynchronousTestCase
 
-from dicomtw.framing import Framer
 from dicomtw.dimse import Tag, decode_command
+from dicomtw.framing import Framer
 from dicomtw.negotiation import Policy
 from dicomtw.pdu import (
     AAbort,
