@@ -1,0 +1,322 @@
+"""
+Tests for dicomtw.scp: the default store handler writing real files, with
+its blocking work run inline so that the tests stay synchronous.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import tempfile
+from typing import Any, Callable
+
+import pydicom
+from pydicom.dataset import Dataset
+from pydicom.filebase import DicomBytesIO
+from pydicom.filewriter import write_dataset
+from twisted.internet.defer import Deferred, maybeDeferred
+from twisted.internet.testing import MemoryReactorClock
+from twisted.trial.unittest import SynchronousTestCase
+
+from dicomtw import scp
+from dicomtw.negotiation import AcceptedContext
+from dicomtw.scp import (
+    AssociationInfo,
+    FileStore,
+    FileStoreOptions,
+    StoreRequest,
+    StoreResult,
+)
+from dicomtw.status import Status
+from dicomtw.storage import SPOOL_PREFIX
+
+CT = "1.2.840.10008.5.1.4.1.1.2"
+MR = "1.2.840.10008.5.1.4.1.1.4"
+EVRLE = "1.2.840.10008.1.2.1"
+IVR = "1.2.840.10008.1.2"
+
+
+def encode(
+    sop_class: str | None = CT,
+    sop_instance: str | None = "1.2.3.4",
+    pixels: int = 0,
+    implicit: bool = False,
+) -> bytes:
+    """
+    A data set with the given UIDs (left out when ``None``) and ``pixels``
+    bytes of pixel data.
+    """
+    ds = Dataset()
+    if sop_class is not None:
+        ds.SOPClassUID = sop_class
+    if sop_instance is not None:
+        ds.SOPInstanceUID = sop_instance
+    ds.PatientName = "Doe^John"
+    ds.StudyInstanceUID = "1.2.3"
+    if pixels:
+        ds.PixelData = bytes(range(256)) * (pixels // 256)
+        ds["PixelData"].VR = "OB"
+    buffer = DicomBytesIO()
+    buffer.is_little_endian = True
+    buffer.is_implicit_VR = implicit
+    write_dataset(buffer, ds)
+    return buffer.getvalue()
+
+
+class InlineFileStore(FileStore):
+    """
+    A FileStore whose blocking work runs at once, in the test's thread.
+    """
+
+    def run_blocking(self, function: Callable[..., Any], *args: Any) -> Deferred[Any]:
+        return maybeDeferred(function, *args)
+
+
+class FileSinkTests(SynchronousTestCase):
+    """
+    One data set in, one file (or nothing) out.
+    """
+
+    def setUp(self) -> None:
+        self.directory = tempfile.mkdtemp(prefix="dicomtw-scp-")
+        self.addCleanup(_remove_tree, self.directory)
+
+    def store(
+        self,
+        body: bytes,
+        sop_class: str = CT,
+        sop_instance: str = "1.2.3.4",
+        syntax: str = EVRLE,
+        fragment: int = 16372,
+        **options: Any,
+    ) -> StoreResult:
+        """
+        Send ``body`` through a sink in fragments and return the result.
+        """
+        store = InlineFileStore(
+            FileStoreOptions(directory=self.directory, **options), MemoryReactorClock()
+        )
+        request = StoreRequest(
+            AssociationInfo("1", "127.0.0.1:1", "SENDER", "STORESCP"),
+            AcceptedContext(1, sop_class, syntax),
+            1,
+            sop_class,
+            sop_instance,
+        )
+        sink = store.begin(request)
+        for start in range(0, len(body), fragment):
+            sink.write(memoryview(body)[start : start + fragment])
+        return self.successResultOf(sink.finish())
+
+    def listing(self) -> list[str]:
+        return sorted(os.listdir(self.directory))
+
+    def test_stores_part10_file(self) -> None:
+        """
+        A good object becomes ``CT.<uid>`` with the reference's file meta
+        information and the data set as received.
+        """
+        body = encode(pixels=100_000)
+        result = self.store(body)
+        self.assertEqual(result.status, Status.SUCCESS)
+        self.assertEqual(self.listing(), ["CT.1.2.3.4"])
+        path = os.path.join(self.directory, "CT.1.2.3.4")
+        self.assertEqual(result.path, path)
+        with open(path, "rb") as stream:
+            content = stream.read()
+        self.assertTrue(content.endswith(body))
+        meta = pydicom.dcmread(path).file_meta
+        self.assertEqual(meta.MediaStorageSOPClassUID, CT)
+        self.assertEqual(meta.MediaStorageSOPInstanceUID, "1.2.3.4")
+        self.assertEqual(meta.TransferSyntaxUID, EVRLE)
+        self.assertEqual(meta.SourceApplicationEntityTitle, "SENDER")
+
+    def test_one_byte_fragments(self) -> None:
+        """
+        Fragments of one byte give the same file.
+        """
+        body = encode()
+        result = self.store(body, fragment=1)
+        self.assertEqual(result.status, Status.SUCCESS)
+        self.assertEqual(pydicom.dcmread(result.path).SOPInstanceUID, "1.2.3.4")
+
+    def test_instance_mismatch(self) -> None:
+        """
+        A data set whose SOP Instance UID differs from the command's gets
+        0xA900 and leaves nothing on disk.
+        """
+        result = self.store(encode(sop_instance="9.9.9"), fragment=10)
+        self.assertEqual(result.status, Status.DATA_SET_MISMATCH)
+        self.assertEqual(self.listing(), [])
+
+    def test_class_mismatch(self) -> None:
+        """
+        A data set whose SOP Class UID differs gets 0xA900, nothing on
+        disk.
+        """
+        result = self.store(encode(sop_class=MR, pixels=300_000))
+        self.assertEqual(result.status, Status.DATA_SET_MISMATCH)
+        self.assertEqual(self.listing(), [])
+
+    def test_missing_uids(self) -> None:
+        """
+        A data set without SOP Instance UID gets 0xC000, nothing on disk.
+        """
+        result = self.store(encode(sop_instance=None))
+        self.assertEqual(result.status, Status.CANNOT_UNDERSTAND)
+        self.assertEqual(self.listing(), [])
+
+    def test_truncated_data_set(self) -> None:
+        """
+        A data set that ends inside an element gets 0xC000, nothing on
+        disk.
+        """
+        result = self.store(encode(pixels=300_000)[:-1000])
+        self.assertEqual(result.status, Status.CANNOT_UNDERSTAND)
+        self.assertEqual(self.listing(), [])
+
+    def test_disk_full(self) -> None:
+        """
+        ENOSPC while spooling gives 0xA700 and leaves no partial file.
+        """
+
+        def full(fd: int, buffers: object) -> int:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        self.patch(os, "writev", full)
+        result = self.store(encode(pixels=400_000))
+        self.assertEqual(result.status, Status.OUT_OF_RESOURCES)
+        self.assertEqual(self.listing(), [])
+
+    def test_directory_in_the_way(self) -> None:
+        """
+        A directory under the final name gives 0xA700, leaves the
+        directory alone and no spool file behind.
+        """
+        os.mkdir(os.path.join(self.directory, "CT.1.2.3.4"))
+        result = self.store(encode())
+        self.assertEqual(result.status, Status.OUT_OF_RESOURCES)
+        self.assertEqual(self.listing(), ["CT.1.2.3.4"])
+        self.assertTrue(os.path.isdir(os.path.join(self.directory, "CT.1.2.3.4")))
+
+    def test_overwrite(self) -> None:
+        """
+        The same instance twice replaces the file, and says so.
+        """
+        self.assertFalse(self.store(encode()).replaced)
+        self.assertTrue(self.store(encode()).replaced)
+        self.assertEqual(self.listing(), ["CT.1.2.3.4"])
+
+    def test_bit_preserving(self) -> None:
+        """
+        With +B the meta information comes from the command, with the
+        bit-preserving version name, and the bytes are unchanged.
+        """
+        body = encode(implicit=True)
+        result = self.store(body, syntax=IVR, bit_preserving=True)
+        with open(result.path, "rb") as stream:
+            self.assertTrue(stream.read().endswith(body))
+        meta = pydicom.dcmread(result.path).file_meta
+        self.assertEqual(meta.TransferSyntaxUID, IVR)
+        self.assertTrue(meta.ImplementationVersionName.startswith("DICOMTW_BP"))
+
+    def test_write_dataset(self) -> None:
+        """
+        With -F only the data set is written.
+        """
+        body = encode()
+        result = self.store(body, write_dataset=True)
+        with open(result.path, "rb") as stream:
+            self.assertEqual(stream.read(), body)
+
+    def test_extension(self) -> None:
+        """
+        -fe is appended verbatim.
+        """
+        self.store(encode(), extension=".dcm")
+        self.assertEqual(self.listing(), ["CT.1.2.3.4.dcm"])
+
+    def test_hostile_instance_uid(self) -> None:
+        """
+        A SOP Instance UID with path characters is sanitised and stays
+        inside the directory.
+        """
+        uid = "../../x/\0y"
+        result = self.store(encode(sop_instance=uid), sop_instance=uid)
+        self.assertEqual(result.status, Status.SUCCESS)
+        self.assertEqual(self.listing(), ["CT..._.._x__y"])
+
+    def test_ignore(self) -> None:
+        """
+        --ignore answers success and writes nothing.
+        """
+        result = self.store(encode(sop_instance="9.9"), ignore=True)
+        self.assertEqual(result.status, Status.SUCCESS)
+        self.assertEqual(self.listing(), [])
+
+    def test_memory_bounded(self) -> None:
+        """
+        While the writer is busy, the sink asks to pause once HIGH_WATER
+        bytes wait, so memory stays bounded whatever the object's size.
+        """
+        pending: list[Deferred[None]] = []
+
+        class SlowStore(FileStore):
+            def run_blocking(self, function: Callable[..., Any], *args: Any) -> Deferred[Any]:
+                d: Deferred[Any] = Deferred()
+                pending.append(d)
+                d.addCallback(lambda _: function(*args))
+                return d
+
+        store = SlowStore(FileStoreOptions(directory=self.directory), None)
+        request = StoreRequest(
+            AssociationInfo("1", "p", "A", "B"),
+            AcceptedContext(1, CT, EVRLE),
+            1,
+            CT,
+            "1.2.3.4",
+        )
+        sink = store.begin(request)
+        body = encode(pixels=4_000_000)
+        paused = None
+        written = 0
+        for start in range(0, len(body), 16372):
+            paused = sink.write(memoryview(body)[start : start + 16372])
+            written += 16372
+            if paused is not None:
+                break
+        self.assertIsNotNone(paused)
+        self.assertLessEqual(written, 2 * scp.HIGH_WATER + 16372)
+        while pending:
+            pending.pop(0).callback(None)
+        self.assertIsNone(self.successResultOf(paused))
+
+    def test_abandon(self) -> None:
+        """
+        An association that breaks off mid-object leaves no spool file.
+        """
+        store = InlineFileStore(
+            FileStoreOptions(directory=self.directory), MemoryReactorClock()
+        )
+        request = StoreRequest(
+            AssociationInfo("1", "p", "A", "B"),
+            AcceptedContext(1, CT, EVRLE),
+            1,
+            CT,
+            "1.2.3.4",
+        )
+        sink = store.begin(request)
+        body = encode(pixels=1_000_000)
+        sink.write(memoryview(body)[:600_000])
+        self.assertTrue(any(n.startswith(SPOOL_PREFIX) for n in self.listing()))
+        sink.abandon()
+        self.assertEqual(self.listing(), [])
+
+
+def _remove_tree(directory: str) -> None:
+    for root, dirs, files in os.walk(directory, topdown=False):
+        for name in files:
+            os.unlink(os.path.join(root, name))
+        for name in dirs:
+            os.rmdir(os.path.join(root, name))
+    os.rmdir(directory)
