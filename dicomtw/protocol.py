@@ -45,7 +45,7 @@ from dicomtw.negotiation import (
     describe_rq,
     negotiate,
 )
-from dicomtw.pdu import PDV, AAssociateRJ, AAssociateRQ, PDataTF, RejectResult
+from dicomtw.pdu import PDV, AAbort, AAssociateRJ, AAssociateRQ, PDataTF, RejectResult
 from dicomtw.scp import (
     AbortRequested,
     AssociationInfo,
@@ -243,9 +243,11 @@ class DICOMServerProtocol(protocol.Protocol):
             self.log.debug(
                 "{transition}", transition=describe(*transition), **self._fields()
             )
+        aborted = False
         for effect in effects:
             if isinstance(effect, SendPDU):
                 self._send(effect.pdu.encode())
+                aborted = aborted or isinstance(effect.pdu, AAbort)
             elif isinstance(effect, Indication):
                 self._indication(effect)
             elif isinstance(effect, StartTimer):
@@ -253,6 +255,15 @@ class DICOMServerProtocol(protocol.Protocol):
             elif isinstance(effect, StopTimer):
                 self._artim.stop()
             elif isinstance(effect, CloseTransport):
+                self._close()
+        if self.machine.state is State.STA13:
+            # The association is over: it no longer counts against the
+            # limit while we wait for the peer to close.
+            self.factory.active.discard(self)
+            if aborted:
+                # After an A-ABORT nothing more is owed either way; close
+                # once it is written rather than hold the connection
+                # until ARTIM expires.
                 self._close()
 
     def _send(self, data: bytes) -> None:

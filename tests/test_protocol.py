@@ -260,15 +260,27 @@ class HostileTests(SynchronousTestCase):
 
     def test_garbage(self) -> None:
         """
-        Bytes that are no PDU give an A-ABORT and, after ARTIM, a close.
+        Bytes that are no PDU give an A-ABORT and a close once it is
+        written, without waiting for ARTIM.
         """
         harness = Harness()
         protocol, transport = harness.connect()
         protocol.dataReceived(b"GET / HTTP/1.1\r\n\r\n")
         [abort] = responses(transport.value())
         self.assertIsInstance(abort, AAbort)
-        harness.clock.advance(30)
         self.assertTrue(transport.disconnecting)
+
+    def test_aborted_connections_do_not_count(self) -> None:
+        """
+        A connection that was aborted no longer counts against the
+        association limit, even before the peer closes it.
+        """
+        harness = Harness(max_associations=1)
+        protocol, transport = harness.connect()
+        protocol.dataReceived(b"garbage")
+        protocol, transport = harness.connect()
+        protocol.dataReceived(harness.peer.associate())
+        self.assertIsInstance(responses(transport.value())[0], AAssociateAC)
 
     def test_huge_length(self) -> None:
         """
