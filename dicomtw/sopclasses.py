@@ -17,11 +17,12 @@ Inventory Storage.
 
 from __future__ import annotations
 
+import importlib.util
+import os
+import sys
 from collections.abc import Mapping
 from types import MappingProxyType
-
-# pydicom re-exports its registry here without listing it in __all__.
-from pydicom.uid import UID_dictionary  # type: ignore[attr-defined]
+from typing import Any
 
 from dicomtw.uids import VERIFICATION
 
@@ -265,6 +266,34 @@ NON_PATIENT_SOP_CLASSES = frozenset(
 _STORAGE_ROOT = "1.2.840.10008.5.1."
 
 
+def _load_registry() -> Mapping[str, tuple[Any, ...]]:
+    """
+    pydicom's UID registry.  Importing ``pydicom`` runs its package
+    initialisation, which loads numpy and the pixel handlers: some 50 MB
+    of resident memory a storage SCP never uses.  So, unless pydicom is
+    already imported, the registry module is loaded on its own from
+    pydicom's installed package.
+    """
+    loaded = sys.modules.get("pydicom.uid")
+    if loaded is not None:
+        return loaded.UID_dictionary  # type: ignore[no-any-return]
+    package = importlib.util.find_spec("pydicom")
+    locations = package.submodule_search_locations if package else None
+    if locations:
+        path = os.path.join(list(locations)[0], "_uid_dict.py")
+        spec = importlib.util.spec_from_file_location("dicomtw._pydicom_uids", path)
+        if spec is not None and spec.loader is not None and os.path.exists(path):
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            return module.UID_dictionary  # type: ignore[no-any-return]
+    from pydicom.uid import UID_dictionary  # type: ignore[attr-defined]
+
+    return UID_dictionary
+
+
+UID_REGISTRY = _load_registry()
+
+
 def _registry_storage_classes() -> frozenset[str]:
     """
     Collect the storage SOP classes of pydicom's UID registry.
@@ -274,7 +303,7 @@ def _registry_storage_classes() -> frozenset[str]:
     """
     return frozenset(
         uid
-        for uid, (name, kind, *_rest) in UID_dictionary.items()
+        for uid, (name, kind, *_rest) in UID_REGISTRY.items()
         if kind == "SOP Class" and "Storage" in name and uid.startswith(_STORAGE_ROOT)
     )
 
@@ -319,4 +348,4 @@ def is_known_uid(uid: str) -> bool:
     :param uid: any UID.
     :returns: whether pydicom's registry or Appendix A names it.
     """
-    return uid in UID_dictionary or uid in FILE_PREFIXES or uid == VERIFICATION
+    return uid in UID_REGISTRY or uid in FILE_PREFIXES or uid == VERIFICATION
