@@ -12,8 +12,7 @@ Pure: bytes and events in, bytes and events out.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
-from typing import Iterator, Union
+from typing import Iterator, NamedTuple, Union
 
 from dicomtw.errors import AbortReason, AbortSource, ProtocolError, UsageError
 from dicomtw.pdu import PDV, encode_pdata_header
@@ -296,8 +295,7 @@ def fragment(
             return
 
 
-@dataclass(frozen=True, slots=True)
-class CommandReceived:
+class CommandReceived(NamedTuple):
     """
     A whole command set has arrived.
     """
@@ -306,8 +304,7 @@ class CommandReceived:
     command: CommandSet
 
 
-@dataclass(frozen=True, slots=True)
-class DataReceived:
+class DataReceived(NamedTuple):
     """
     A fragment of the data set that belongs to the last command.
     """

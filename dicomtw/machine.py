@@ -27,7 +27,7 @@ import enum
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Union, cast
+from typing import NamedTuple, Union, cast
 
 from dicomtw.errors import AbortReason, AbortSource, ProtocolError, UsageError
 from dicomtw.pdu import (
@@ -50,6 +50,11 @@ class _Labelled(enum.Enum):
     """
     An enum whose members are named after the standard's abbreviations.
     """
+
+    # Members are singletons compared by identity, so identity hashing is
+    # correct; it is also a C slot, where Enum's own hashes the name in
+    # Python on every table lookup (several per PDU received).
+    __hash__ = object.__hash__
 
     @property
     def label(self) -> str:
@@ -398,8 +403,7 @@ class Primitive(enum.StrEnum):
     A_P_ABORT = "A-P-ABORT"
 
 
-@dataclass(frozen=True)
-class SendPDU:
+class SendPDU(NamedTuple):
     """
     Write a PDU to the transport.
 
@@ -409,8 +413,7 @@ class SendPDU:
     pdu: PDU
 
 
-@dataclass(frozen=True)
-class Indication:
+class Indication(NamedTuple):
     """
     Deliver a primitive to the local user.
 

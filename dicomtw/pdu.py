@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass, field
-from typing import Callable, TypeVar, Union
+from typing import Callable, NamedTuple, TypeVar, Union
 
 from dicomtw.errors import AbortReason, AbortSource, ProtocolError
 
@@ -719,10 +719,12 @@ class AAssociateRJ:
         return cls(body[1], body[2], body[3])
 
 
-@dataclass(frozen=True, slots=True)
-class PDV:
+class PDV(NamedTuple):
     """
     One presentation data value item, PS3.8 §9.3.5.1 and Annex E.2.
+
+    A named tuple rather than a dataclass: one is made for every fragment
+    received, and tuples are the cheapest immutable records Python has.
 
     :ivar control: the message control header: bit 0 set for a command
         fragment, bit 1 set for the last fragment.

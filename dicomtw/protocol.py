@@ -54,6 +54,11 @@ from dicomtw.scp import (
     TestingOptions,
 )
 
+#: How much to read from the socket at once: a few PDUs of the largest
+#: size, so a busy association costs few system calls (Twisted reads 64
+#: KiB by default).
+READ_SIZE = 256 * 1024
+
 #: After asking the transport to close, wait this long for the peer to
 #: read what we sent before dropping the connection.
 CLOSE_GRACE = 5.0
@@ -134,6 +139,7 @@ class DICOMServerProtocol(protocol.Protocol):
         self.called_ae = ""
         self._pdvs: deque[PDV] = deque()
         self._waiting: Deferred[Any] | None = None
+        self._paused = False
         self._closed = False
         self._over_limit = False
         self._artim = _Timer(self.reactor, self._artim_expired)
@@ -171,6 +177,8 @@ class DICOMServerProtocol(protocol.Protocol):
                 set_no_delay(True)
             except OSError:
                 pass
+        if hasattr(self.transport, "bufferSize"):
+            self.transport.bufferSize = READ_SIZE
         self.factory.active.add(self)
         self._over_limit = len(self.factory.active) > self.settings.max_associations
         self.log.debug("Association Received: {peer}", **self._fields())
@@ -186,7 +194,12 @@ class DICOMServerProtocol(protocol.Protocol):
         if self._trace:
             _wire.debug("received {data!r}", data=data, assoc=self.assoc_id)
         self.framer.feed(data)
-        self._pump()
+        if self._waiting is None:
+            self._pump()
+        elif not self._paused and self.framer.buffered > READ_SIZE:
+            # We are not reading PDUs; stop the peer from filling memory.
+            self._paused = True
+            self.transport.pauseProducing()
 
     def connectionLost(self, reason: Failure = protocol.connectionDone) -> None:
         """
@@ -426,14 +439,21 @@ class DICOMServerProtocol(protocol.Protocol):
 
     def _wait(self, waiting: Deferred[Any]) -> None:
         """
-        Stop reading until ``waiting`` fires: the sink is behind or a
-        response is pending.  The peer owes us nothing meanwhile, so the
+        Stop processing PDUs until ``waiting`` fires: the sink is behind or
+        a response is pending.  The peer owes us nothing meanwhile, so the
         socket timeout does not run.
+
+        The transport is paused only once more than :data:`READ_SIZE`
+        bytes wait in the framer: a peer waiting for its response sends
+        nothing, and pausing and resuming costs two system calls per
+        object.
         """
         self._waiting = waiting
         self._idle.stop()
         self._dimse.stop()
-        self.transport.pauseProducing()
+        if self.framer.buffered > READ_SIZE:
+            self._paused = True
+            self.transport.pauseProducing()
         waiting.addErrback(self._wait_failed)
         waiting.addBoth(self._resume)
 
@@ -445,7 +465,9 @@ class DICOMServerProtocol(protocol.Protocol):
         self._waiting = None
         if self._closed:
             return
-        self.transport.resumeProducing()
+        if self._paused:
+            self._paused = False
+            self.transport.resumeProducing()
         self._idle.start(self.settings.socket_timeout)
         if self.assembler.expecting_data:
             self._dimse.start(self.settings.dimse_timeout)
@@ -525,6 +547,9 @@ class StorageServerFactory(protocol.Factory):
     Builds a :class:`DICOMServerProtocol` for every connection and counts
     the live ones against :attr:`ServerSettings.max_associations`.
     """
+
+    #: Twisted's "Starting factory" messages say nothing useful here.
+    noisy = False
 
     def __init__(self, settings: ServerSettings, reactor: Any) -> None:
         self.settings = settings

@@ -18,7 +18,7 @@ from twisted.internet.defer import Deferred, succeed
 from twisted.internet.interfaces import IReactorTime
 from twisted.internet.task import deferLater
 from twisted.internet.threads import deferToThreadPool
-from twisted.logger import Logger
+from twisted.logger import Logger, LogLevel
 from twisted.python.failure import Failure
 from twisted.python.threadpool import ThreadPool
 from zope.interface import Interface, implementer
@@ -33,7 +33,7 @@ from dicomtw.dimse import (
     store_response,
 )
 from dicomtw.errors import AbortReason, AbortSource, DataSetError, ProtocolError
-from dicomtw.logs import GATE
+from dicomtw.logs import GATE, enabled
 from dicomtw.naming import default_file_name, safe_join, sanitise_uid
 from dicomtw.negotiation import AcceptedContext
 from dicomtw.scanner import (
@@ -54,10 +54,10 @@ from dicomtw.storage import (
 from dicomtw.uids import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
 
 #: Hand spooled bytes to the writer thread once this many are waiting.
-FLUSH_SIZE = 128 * 1024
+FLUSH_SIZE = 256 * 1024
 #: Ask the adapter to stop reading once this many are waiting; with one
 #: batch in flight, an association holds at most about twice this.
-HIGH_WATER = 256 * 1024
+HIGH_WATER = 512 * 1024
 #: Give up looking for the SOP Instance UID after this many bytes: every
 #: real data set has it in its first kilobytes.
 HEAD_LIMIT = 1 << 20
@@ -566,6 +566,8 @@ class ServiceSCP:
         self.testing = testing
         self._store: tuple[StoreRequest, IStoreSink] | None = None
         self._fragments = 0
+        # Building a log event per object is not free: ask the gate once.
+        self._info = enabled(type(self).log.namespace, LogLevel.info)
 
     @property
     def storing(self) -> bool:
@@ -640,15 +642,16 @@ class ServiceSCP:
             command.ushort(Tag.PRIORITY) if Tag.PRIORITY in command else 0,
             command.text(Tag.MOVE_ORIGINATOR_AE_TITLE),
         )
-        self.log.info(
-            "Received Store Request (MsgID {message_id}, {prefix})",
-            message_id=request.message_id,
-            prefix=log_prefix(request.sop_class),
-            sop_class=request.sop_class,
-            sop_instance=request.sop_instance,
-            assoc=self.association.assoc_id,
-            peer=self.association.peer,
-        )
+        if self._info:
+            self.log.info(
+                "Received Store Request (MsgID {message_id}, {prefix})",
+                message_id=request.message_id,
+                prefix=log_prefix(request.sop_class),
+                sop_class=request.sop_class,
+                sop_instance=request.sop_instance,
+                assoc=self.association.assoc_id,
+                peer=self.association.peer,
+            )
         self._store = (request, self.handler.begin(request))
         self._fragments = 0
         return self._sleep_during()
@@ -698,7 +701,8 @@ class ServiceSCP:
             status=result.status,
         )
         if result.status == Status.SUCCESS and result.path is not None:
-            self.log.info("storing DICOM file: {path}", **fields)
+            if self._info:
+                self.log.info("storing DICOM file: {path}", **fields)
             if result.replaced:
                 self.log.warn(
                     "DICOM file already exists, overwriting: {path}", **fields

@@ -25,7 +25,8 @@ from dicomtw.pdu import (
     PDataTF,
     PresentationResult,
 )
-from dicomtw.protocol import ServerSettings, StorageServerFactory
+from dicomtw.protocol import READ_SIZE, ServerSettings, StorageServerFactory
+from dicomtw.scp import StoreResult
 from dicomtw.status import Status
 from dicomtw.testing import MemoryStore, ScriptedPeer
 
@@ -184,8 +185,9 @@ class AssociationTests(SynchronousTestCase):
 
     def test_response_waits_for_sink(self) -> None:
         """
-        No response is sent and nothing more is read until the sink's
-        finish Deferred fires.
+        No response is sent and no further PDU is processed until the
+        sink's finish Deferred fires; the transport is paused only once
+        more than READ_SIZE bytes wait unprocessed.
         """
         harness = Harness()
         harness.store.finishing = Deferred()
@@ -193,33 +195,37 @@ class AssociationTests(SynchronousTestCase):
         for pdu in harness.peer.store(3, CT, "1.2.3.4", data_set()):
             protocol.dataReceived(pdu)
         self.assertEqual(transport.value(), b"")
-        self.assertEqual(transport.producerState, "paused")
+        self.assertEqual(transport.producerState, "producing")
         protocol.dataReceived(harness.peer.echo(1))
         self.assertEqual(transport.value(), b"")
-        from dicomtw.scp import StoreResult
-
-        harness.store.finishing.callback(StoreResult(Status.SUCCESS))
         self.assertEqual(transport.producerState, "producing")
-        self.assertEqual(len(responses(transport.value())), 2)
+        flood = b"".join(harness.peer.store(3, CT, "1.2.3.5", data_set(size=READ_SIZE)))
+        protocol.dataReceived(flood)
+        self.assertEqual(transport.producerState, "paused")
+        finishing, harness.store.finishing = harness.store.finishing, None
+        finishing.callback(StoreResult(Status.SUCCESS))
+        self.assertEqual(transport.producerState, "producing")
+        self.assertEqual(len(responses(transport.value())), 3)
 
     def test_back_pressure(self) -> None:
         """
-        A sink that returns a Deferred from write pauses the transport
-        until it fires.
+        A sink that returns a Deferred from write stops the processing of
+        PDUs until it fires, and the transport is paused once more than
+        READ_SIZE bytes wait.
         """
         harness = Harness()
         protocol, transport = harness.associate()
-        pdus = harness.peer.store(3, CT, "1.2.3.4", data_set(size=50_000))
+        pdus = harness.peer.store(3, CT, "1.2.3.4", data_set(size=2 * READ_SIZE))
         protocol.dataReceived(pdus[0])
         protocol.dataReceived(pdus[1])
         sink = harness.store.sinks[0]
         sink.paused = Deferred()
         protocol.dataReceived(pdus[2])
-        self.assertEqual(transport.producerState, "paused")
         received = len(sink.chunks)
         for pdu in pdus[3:]:
             protocol.dataReceived(pdu)
         self.assertEqual(len(sink.chunks), received)
+        self.assertEqual(transport.producerState, "paused")
         paused, sink.paused = sink.paused, None
         paused.callback(None)
         self.assertEqual(transport.producerState, "producing")
