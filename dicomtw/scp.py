@@ -269,6 +269,7 @@ class FileSink:
         self._drained: Deferred[None] | None = None
         self._finished: Deferred[StoreResult] | None = None
         self._abandoned = False
+        self._done = False
         if self._head == b"" and not store.options.write_dataset:
             self._head = self._command_meta()
 
@@ -323,8 +324,7 @@ class FileSink:
         self._pending_size += len(data)
         if self._head is None:
             self._decide_head(final=False)
-        if self._head is not None and self._pending_size >= FLUSH_SIZE:
-            self._flush()
+        self._step()
         if self._pending_size >= HIGH_WATER and self._busy:
             self._drained = Deferred()
             return self._drained
@@ -366,25 +366,67 @@ class FileSink:
         return StoreResult(Status.CANNOT_UNDERSTAND, detail=f"bad DICOM file: {why}")
 
     def _fail(self, result: StoreResult) -> None:
-        self._failure = result
+        if self._failure is None:
+            self._failure = result
         self._pending = []
         self._pending_size = 0
-        self._release_drained()
 
     # -- writing -------------------------------------------------------
+    #
+    # At most one piece of blocking work (a batch write, the commit, the
+    # discard) runs at a time, and only _step starts one.  Completions set
+    # _busy back, call _step, and only then release a waiting adapter:
+    # releasing it runs the adapter's code, which may call write or finish
+    # again before we return.
 
-    def _flush(self) -> None:
-        if self._busy or self._failure is not None:
+    def _step(self) -> None:
+        """
+        Start the next piece of blocking work, if there is one and none is
+        running.
+        """
+        if self._busy or self._done:
             return
+        if self._abandoned:
+            self._done = True
+            self._run(self._discard_blocking, self._ignore, self._ignore)
+        elif self._finished is not None:
+            self._done = True
+            if self._failure is not None:
+                self._run(self._discard_blocking, self._failed, self._failed)
+            else:
+                chunks = self._take()
+                self._run(
+                    self._commit_blocking, self._committed, self._commit_failed, chunks
+                )
+        elif (
+            self._failure is None
+            and self._head is not None
+            and self._pending_size >= FLUSH_SIZE
+        ):
+            self._run(
+                self._write_blocking, self._flushed, self._write_failed, self._take()
+            )
+
+    def _run(
+        self,
+        work: Callable[..., Any],
+        done: Callable[[Any], None],
+        failed: Callable[[Failure], None],
+        *args: Any,
+    ) -> None:
+        self._busy = True
+        d = self.store.run_blocking(work, *args)
+        d.addCallbacks(done, failed)
+        d.addErrback(self._bug)
+
+    def _take(self) -> list[memoryview | bytes]:
         chunks = self._pending
         if self._head:
             chunks = [self._head, *chunks]
             self._head = b""
         self._pending = []
         self._pending_size = 0
-        self._busy = True
-        d = self.store.run_blocking(self._write_blocking, chunks)
-        d.addCallbacks(self._flushed, self._write_failed)
+        return chunks
 
     def _write_blocking(self, chunks: Sequence[memoryview | bytes]) -> None:
         if self._spool is None:
@@ -395,37 +437,28 @@ class FileSink:
 
     def _flushed(self, _: None) -> None:
         self._busy = False
-        if self._abandoned:
-            self.store.run_blocking(self._discard_blocking)
-            return
+        self._step()
         self._release_drained()
-        if self._pending_size >= FLUSH_SIZE and self._head is not None:
-            self._flush()
-        elif self._finished is not None:
-            self._complete()
 
     def _write_failed(self, failure: Failure) -> None:
         self._busy = False
-        if self._abandoned:
-            self.store.run_blocking(self._discard_blocking)
-            return
-        if failure.check(StorageError, OSError):
-            self._fail(
-                StoreResult(
-                    Status.OUT_OF_RESOURCES,
-                    detail=f"cannot write DICOM file: {self.path}: {failure.value}",
-                )
-            )
-        else:
+        if not failure.check(StorageError, OSError):
             self.log.failure(
                 "Unexpected error while spooling {path}", failure, path=self.path
             )
-            self._fail(StoreResult(Status.OUT_OF_RESOURCES, detail=str(failure.value)))
-        if self._finished is not None:
-            self._complete()
+        self._fail(
+            StoreResult(
+                Status.OUT_OF_RESOURCES,
+                detail=f"cannot write DICOM file: {self.path}: {failure.value}",
+            )
+        )
+        self._step()
+        self._release_drained()
 
     def _release_drained(self) -> None:
-        if self._drained is not None and self._pending_size < HIGH_WATER:
+        if self._drained is not None and (
+            self._pending_size < HIGH_WATER or self._failure is not None
+        ):
             drained, self._drained = self._drained, None
             drained.callback(None)
 
@@ -440,44 +473,23 @@ class FileSink:
                 self._scanner.finish()
             except DataSetError as error:
                 self._scan_error = str(error)
-        if self._scan_error is not None and self._failure is None:
+        if self._scan_error is not None:
             self._fail(self._bad_data_set(self._scan_error))
         if self._failure is None and self._head is None:
             self._decide_head(final=True)
-        if self._failure is None and self._needs_scan_for_head() is False:
+        if self._failure is None and not self._needs_scan_for_head():
             mismatch = self._check_uids()
             if mismatch is not None:
                 self._fail(mismatch)
         self._finished = Deferred()
-        if not self._busy:
-            self._complete()
-        return self._finished
-
-    def _complete(self) -> None:
         finished = self._finished
-        assert finished is not None
-        if self._failure is not None:
-            failure = self._failure
-            d = self.store.run_blocking(self._discard_blocking)
-            d.addBoth(lambda _: finished.callback(failure))
-            return
-        chunks = self._pending
-        if self._head:
-            chunks = [self._head, *chunks]
-        self._pending = []
-        self._pending_size = 0
-        self._busy = True
-        d = self.store.run_blocking(self._commit_blocking, chunks)
-        d.addCallbacks(self._committed, self._commit_failed)
+        self._step()
+        return finished
 
     def _commit_blocking(self, chunks: Sequence[memoryview | bytes]) -> bool:
         self._write_blocking(chunks)
         assert self._spool is not None
-        try:
-            return self._spool.commit(self.path, overwrite=True)
-        except BaseException:
-            self._spool.discard()
-            raise
+        return self._spool.commit(self.path, overwrite=True)
 
     def _discard_blocking(self) -> None:
         if self._spool is not None:
@@ -489,32 +501,40 @@ class FileSink:
         self._finished.callback(StoreResult(Status.SUCCESS, self.path, replaced))
 
     def _commit_failed(self, failure: Failure) -> None:
-        self._busy = False
-        self._failure = StoreResult(
-            Status.OUT_OF_RESOURCES,
-            detail=f"cannot write DICOM file: {self.path}: {failure.value}",
-        )
+        # SpoolFile.commit discards the spool file itself when it fails.
         if not failure.check(StorageError, OSError):
             self.log.failure(
                 "Unexpected error committing {path}", failure, path=self.path
             )
-        d = self.store.run_blocking(self._discard_blocking)
-        result = self._failure
-        finished = self._finished
-        assert finished is not None
-        d.addBoth(lambda _: finished.callback(result))
+        self._fail(
+            StoreResult(
+                Status.OUT_OF_RESOURCES,
+                detail=f"cannot write DICOM file: {self.path}: {failure.value}",
+            )
+        )
+        self._run(self._discard_blocking, self._failed, self._failed)
+
+    def _failed(self, _: object) -> None:
+        self._busy = False
+        assert self._finished is not None and self._failure is not None
+        self._finished.callback(self._failure)
+
+    def _ignore(self, _: object) -> None:
+        self._busy = False
+
+    def _bug(self, failure: Failure) -> None:
+        self.log.failure("Bug in the store sink for {path}", failure, path=self.path)
 
     def abandon(self) -> None:
         """
         Drop the spool file; called when the association breaks off while
         the data set is arriving.
         """
-        if self._abandoned:
+        if self._abandoned or self._finished is not None:
             return
         self._abandoned = True
         self._fail(StoreResult(Status.OUT_OF_RESOURCES, detail="abandoned"))
-        if not self._busy:
-            self.store.run_blocking(self._discard_blocking)
+        self._step()
 
 
 # --- the service of one association --------------------------------------

@@ -262,7 +262,9 @@ class FileSinkTests(SynchronousTestCase):
         pending: list[Deferred[None]] = []
 
         class SlowStore(FileStore):
-            def run_blocking(self, function: Callable[..., Any], *args: Any) -> Deferred[Any]:
+            def run_blocking(
+                self, function: Callable[..., Any], *args: Any
+            ) -> Deferred[Any]:
                 d: Deferred[Any] = Deferred()
                 pending.append(d)
                 d.addCallback(lambda _: function(*args))
@@ -290,6 +292,59 @@ class FileSinkTests(SynchronousTestCase):
         while pending:
             pending.pop(0).callback(None)
         self.assertIsNone(self.successResultOf(paused))
+
+    def test_reentrant_resume(self) -> None:
+        """
+        When a batch completes and releases the paused adapter, the
+        adapter may write the rest and finish at once; the sink still runs
+        one piece of blocking work at a time and stores the object whole,
+        whatever the object's size.
+        """
+        for size in range(1_000_000, 1_000_000 + 16 * 65_536, 65_536):
+            self.reentrant_resume(size)
+
+    def reentrant_resume(self, size: int) -> None:
+        pending: list[tuple[Deferred[Any], Callable[..., Any], tuple[Any, ...]]] = []
+
+        class ManualStore(FileStore):
+            def run_blocking(
+                self, function: Callable[..., Any], *args: Any
+            ) -> Deferred[Any]:
+                d: Deferred[Any] = Deferred()
+                pending.append((d, function, args))
+                return d
+
+        store = ManualStore(FileStoreOptions(directory=self.directory), None)
+        request = StoreRequest(
+            AssociationInfo("1", "p", "A", "B"),
+            AcceptedContext(1, CT, EVRLE),
+            1,
+            CT,
+            "1.2.3.4",
+        )
+        sink = store.begin(request)
+        body = encode(pixels=size)
+        fragments = [body[i : i + 16372] for i in range(0, len(body), 16372)]
+        results: list[StoreResult] = []
+
+        def feed(_: object = None) -> None:
+            while fragments:
+                paused = sink.write(fragments.pop(0))
+                if paused is not None:
+                    paused.addCallback(feed)
+                    return
+            sink.finish().addCallback(results.append)
+
+        feed()
+        while pending:
+            self.assertEqual(len(pending), 1, f"two blocking jobs at once ({size})")
+            d, function, args = pending.pop(0)
+            d.callback(function(*args))
+        [result] = results
+        self.assertEqual(result.status, Status.SUCCESS)
+        with open(result.path, "rb") as stream:
+            self.assertTrue(stream.read().endswith(body))
+        self.assertEqual(self.listing(), ["CT.1.2.3.4"])
 
     def test_abandon(self) -> None:
         """
