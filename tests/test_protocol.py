@@ -243,6 +243,23 @@ class AssociationTests(SynchronousTestCase):
         [rj] = responses(transport.value())
         self.assertEqual(rj, AAssociateRJ(2, 3, 2))
 
+    def test_nagle_off(self) -> None:
+        """
+        Nagle's algorithm is turned off on every accepted connection.
+        """
+
+        class TCPTransport(StringTransport):
+            no_delay = False
+
+            def setTcpNoDelay(self, enabled: bool) -> None:
+                self.no_delay = enabled
+
+        harness = Harness()
+        protocol = harness.factory.buildProtocol(None)
+        transport = TCPTransport(peerAddress=IPv4Address("TCP", "127.0.0.1", 1))
+        protocol.makeConnection(transport)
+        self.assertTrue(transport.no_delay)
+
     def test_association_received_logged(self) -> None:
         """
         Association events carry the association id, peer and AE titles.
