@@ -518,7 +518,9 @@ _USER_ITEM_DECODERS: dict[int, Callable[[memoryview], UserItem]] = {
     ItemType.ASYNCHRONOUS_OPERATIONS_WINDOW: AsynchronousOperationsWindow.decode,
     ItemType.ROLE_SELECTION: RoleSelection.decode,
     ItemType.SOP_CLASS_EXTENDED_NEGOTIATION: SOPClassExtendedNegotiation.decode,
-    ItemType.SOP_CLASS_COMMON_EXTENDED_NEGOTIATION: SOPClassCommonExtendedNegotiation.decode,
+    ItemType.SOP_CLASS_COMMON_EXTENDED_NEGOTIATION: (
+        SOPClassCommonExtendedNegotiation.decode
+    ),
     ItemType.USER_IDENTITY_RQ: UserIdentityRQ.decode,
     ItemType.USER_IDENTITY_AC: UserIdentityAC.decode,
 }

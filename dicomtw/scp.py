@@ -442,18 +442,24 @@ class FileSink:
 
     def _write_failed(self, failure: Failure) -> None:
         self._busy = False
+        self._storage_failed(failure)
+        self._step()
+        self._release_drained()
+
+    def _storage_failed(self, failure: Failure) -> None:
+        """
+        Writing failed: the object gets 0xA700.  File system errors are
+        expected (disk full, permissions); anything else is a bug and is
+        logged as one.
+        """
         if not failure.check(StorageError, OSError):
-            self.log.failure(
-                "Unexpected error while spooling {path}", failure, path=self.path
-            )
+            self.log.failure("Unexpected error writing {path}", failure, path=self.path)
         self._fail(
             StoreResult(
                 Status.OUT_OF_RESOURCES,
                 detail=f"cannot write DICOM file: {self.path}: {failure.value}",
             )
         )
-        self._step()
-        self._release_drained()
 
     def _release_drained(self) -> None:
         if self._drained is not None and (
@@ -502,16 +508,7 @@ class FileSink:
 
     def _commit_failed(self, failure: Failure) -> None:
         # SpoolFile.commit discards the spool file itself when it fails.
-        if not failure.check(StorageError, OSError):
-            self.log.failure(
-                "Unexpected error committing {path}", failure, path=self.path
-            )
-        self._fail(
-            StoreResult(
-                Status.OUT_OF_RESOURCES,
-                detail=f"cannot write DICOM file: {self.path}: {failure.value}",
-            )
-        )
+        self._storage_failed(failure)
         self._run(self._discard_blocking, self._failed, self._failed)
 
     def _failed(self, _: object) -> None:

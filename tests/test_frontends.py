@@ -39,7 +39,9 @@ def _environment() -> dict[str, str]:
     return environment
 
 
-def _wait_for_port(port: int, process: subprocess.Popen[bytes], limit: float = 20) -> None:
+def _wait_for_port(
+    port: int, process: subprocess.Popen[bytes], limit: float = 20
+) -> None:
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
         if process.poll() is not None:

@@ -63,6 +63,19 @@ def encode(
     return buffer.getvalue()
 
 
+def ct_request(sop_instance: str = "1.2.3.4") -> StoreRequest:
+    """
+    A C-STORE-RQ for a CT image on an explicit VR little endian context.
+    """
+    return StoreRequest(
+        AssociationInfo("1", "127.0.0.1:1", "SENDER", "STORESCP"),
+        AcceptedContext(1, CT, EVRLE),
+        1,
+        CT,
+        sop_instance,
+    )
+
+
 class InlineFileStore(FileStore):
     """
     A FileStore whose blocking work runs at once, in the test's thread.
@@ -271,14 +284,7 @@ class FileSinkTests(SynchronousTestCase):
                 return d
 
         store = SlowStore(FileStoreOptions(directory=self.directory), None)
-        request = StoreRequest(
-            AssociationInfo("1", "p", "A", "B"),
-            AcceptedContext(1, CT, EVRLE),
-            1,
-            CT,
-            "1.2.3.4",
-        )
-        sink = store.begin(request)
+        sink = store.begin(ct_request())
         body = encode(pixels=4_000_000)
         paused = None
         written = 0
@@ -315,14 +321,7 @@ class FileSinkTests(SynchronousTestCase):
                 return d
 
         store = ManualStore(FileStoreOptions(directory=self.directory), None)
-        request = StoreRequest(
-            AssociationInfo("1", "p", "A", "B"),
-            AcceptedContext(1, CT, EVRLE),
-            1,
-            CT,
-            "1.2.3.4",
-        )
-        sink = store.begin(request)
+        sink = store.begin(ct_request())
         body = encode(pixels=size)
         fragments = [body[i : i + 16372] for i in range(0, len(body), 16372)]
         results: list[StoreResult] = []
@@ -353,14 +352,7 @@ class FileSinkTests(SynchronousTestCase):
         store = InlineFileStore(
             FileStoreOptions(directory=self.directory), MemoryReactorClock()
         )
-        request = StoreRequest(
-            AssociationInfo("1", "p", "A", "B"),
-            AcceptedContext(1, CT, EVRLE),
-            1,
-            CT,
-            "1.2.3.4",
-        )
-        sink = store.begin(request)
+        sink = store.begin(ct_request())
         body = encode(pixels=1_000_000)
         sink.write(memoryview(body)[:600_000])
         self.assertTrue(any(n.startswith(SPOOL_PREFIX) for n in self.listing()))
