@@ -6,13 +6,21 @@ foreground with storescp's command line, messages and exit codes.
 from __future__ import annotations
 
 import sys
-from typing import Sequence
+from typing import Any, Sequence
 
 from twisted.logger import globalLogBeginner
 from twisted.python import usage
 
+from dicomtw import logs
 from dicomtw.logs import stderr_observer
-from dicomtw.tap import Options, StartupError, makeService
+from dicomtw.process import ForkingListener, serve_inetd
+from dicomtw.tap import (
+    Options,
+    build_settings,
+    check_output_directory,
+    log_start_up,
+    makeService,
+)
 
 PROGRAM = "dicomtw-storescp"
 
@@ -42,6 +50,9 @@ def main(argv: Sequence[str] | None = None) -> None:
             sys.stderr.write(f"{PROGRAM}: error: {error}\n")
         raise SystemExit(1)
     config = options.config
+    if config.inetd:
+        _run_inetd(options)
+        return
     if config.print_arguments:
         _print_arguments(config.expanded_arguments)
     globalLogBeginner.beginLoggingTo(
@@ -49,10 +60,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     from twisted.internet import reactor
 
-    try:
-        top = makeService(options, reactor)
-    except StartupError:
-        raise
+    if config.fork:
+        _run_forking(options, reactor)
+        return
+    top = makeService(options, reactor)
     try:
         top.privilegedStartService()
         top.startService()
@@ -60,6 +71,50 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.stderr.write(f"E: cannot create network: {error}\n")
         raise SystemExit(1)
     reactor.addSystemEventTrigger("before", "shutdown", top.stopService)
+    reactor.run()
+
+
+def _run_inetd(options: Options) -> None:
+    """
+    ``--inetd``: one association on standard input, then exit 0.  Standard
+    output and error go to the null device, as the reference's do: under
+    inetd they are the DICOM connection.
+    """
+    config = options.config
+    from twisted.internet import reactor
+
+    logs.set_level(config.log_level)
+    settings = build_settings(config, reactor)
+    check_output_directory(config)
+    serve_inetd(settings, reactor, keep_stderr=False)
+    reactor.run()
+
+
+def _run_forking(options: Options, reactor: Any) -> None:
+    """
+    ``--fork``: accept in this process, serve each connection in a child.
+    """
+    config = options.config
+    if config.listen or config.port is None:
+        sys.stderr.write(
+            f"{PROGRAM}: error: --fork needs the port parameter (not --listen)\n"
+        )
+        raise SystemExit(1)
+    logs.set_level(config.log_level)
+    check_output_directory(config)
+    log_start_up(config)
+    try:
+        listener = ForkingListener(
+            reactor,
+            config.port,
+            lambda child_reactor: build_settings(config, child_reactor),
+            config.output_directory,
+        )
+    except OSError as error:
+        sys.stderr.write(f"E: cannot create network: {error}\n")
+        raise SystemExit(1)
+    listener.start()
+    reactor.addSystemEventTrigger("before", "shutdown", listener.stop)
     reactor.run()
 
 

@@ -74,8 +74,6 @@ NOT_YET_SUPPORTED: frozenset[str] = frozenset(
         "--require-peer-cert",
         "--verify-peer-cert",
         "--ignore-peer-cert",
-        "--fork",
-        "--inetd",
         "--config-file",
         "--log-config",
         "--access-control",

@@ -211,6 +211,7 @@ class DICOMServerProtocol(protocol.Protocol):
         if self._hard_close is not None and self._hard_close.active():
             self._hard_close.cancel()
         self.factory.active.discard(self)
+        self.factory.connection_ended(self)
         if self.service is not None:
             self.service.abandon()
         if self.machine.state not in (State.STA1, State.STA13):
@@ -556,6 +557,11 @@ class StorageServerFactory(protocol.Factory):
         self.reactor = reactor
         self.active: set[DICOMServerProtocol] = set()
         self._ids = itertools.count(1)
+
+    def connection_ended(self, connection: DICOMServerProtocol) -> None:
+        """
+        Called when a connection is gone; a hook for process models.
+        """
 
     def next_id(self) -> str:
         """

@@ -35,6 +35,7 @@ __all__ = [
     "PREAMBLE",
     "SPOOL_PREFIX",
     "SPOOL_SUFFIX",
+    "remove_spool_files",
     "FileMeta",
     "SpoolFile",
     "StorageError",
@@ -52,11 +53,12 @@ FALLBACK_SOP_CLASS_UID = "1.2.276.0.7230010.3.1.0.1"
 #: The 128-byte preamble and the ``DICM`` prefix (PS3.10 §7.1).
 PREAMBLE = bytes(128) + b"DICM"
 
-#: Spool files are named ``SPOOL_PREFIX + random + SPOOL_SUFFIX``; a crash
-#: can leave one behind, and it never looks like a received object.
 #: Start writeback of a spool file each time this many bytes were added.
 WRITEBACK_INTERVAL = 128 << 10
 
+#: Spool files are named ``SPOOL_PREFIX + pid + "-" + random +
+#: SPOOL_SUFFIX``; a crash can leave one behind, it never looks like a
+#: received object, and the process id says whose it was.
 SPOOL_PREFIX = ".dicomtw-"
 SPOOL_SUFFIX = ".part"
 
@@ -217,7 +219,7 @@ class SpoolFile:
         self._finished = False
         self._fd: int | None = None
         for _attempt in range(_CREATE_ATTEMPTS):
-            name = SPOOL_PREFIX + secrets.token_hex(8) + SPOOL_SUFFIX
+            name = f"{SPOOL_PREFIX}{os.getpid()}-{secrets.token_hex(8)}{SPOOL_SUFFIX}"
             path = os.path.join(directory, name)
             try:
                 self._fd = os.open(path, _OPEN_FLAGS, 0o666)
@@ -403,3 +405,51 @@ def _byte_view(chunk: bytes | bytearray | memoryview) -> memoryview:
     """
     view = memoryview(chunk)
     return view if view.format == "B" and view.ndim == 1 else view.cast("B")
+
+
+def _spool_owner(name: str) -> int | None:
+    """
+    :returns: the process id in a spool file's name, or ``None`` for any
+        other name.
+    """
+    if not (name.startswith(SPOOL_PREFIX) and name.endswith(SPOOL_SUFFIX)):
+        return None
+    owner, _, _ = name[len(SPOOL_PREFIX) :].partition("-")
+    return int(owner) if owner.isdigit() else None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_spool_files(directory: str, pid: int | None = None) -> int:
+    """
+    Remove spool files left behind: those of process ``pid``, or, without
+    ``pid``, those of every process that no longer exists.  Spool files
+    never hold a complete object under a final name, so removing them
+    loses nothing that was acknowledged.
+
+    :returns: how many were removed.
+    """
+    removed = 0
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return 0
+    for name in names:
+        owner = _spool_owner(name)
+        if owner is None or owner == os.getpid():
+            continue
+        if (owner == pid) if pid is not None else not _alive(owner):
+            try:
+                os.unlink(os.path.join(directory, name))
+                removed += 1
+            except OSError:
+                pass
+    return removed

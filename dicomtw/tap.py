@@ -20,6 +20,7 @@ from dicomtw.options import StoreSCPOptions
 from dicomtw.protocol import ServerSettings, StorageServerFactory
 from dicomtw.scp import FileStore, FileStoreOptions, TestingOptions
 from dicomtw.sopclasses import STORAGE_SOP_CLASSES, is_known_uid
+from dicomtw.storage import remove_spool_files
 from dicomtw.uids import PREFERENCE_LISTS, VERIFICATION
 
 Options = StoreSCPOptions
@@ -99,6 +100,22 @@ def build_settings(config: ServerConfig, reactor: Any) -> ServerSettings:
     )
 
 
+def log_start_up(config: ServerConfig) -> None:
+    """
+    Log what the command line left to say, and remove the spool files of
+    processes that are gone (a crash leaves them behind).
+    """
+    for warning in config.warnings:
+        _log.warn("{warning}", warning=warning)
+    removed = remove_spool_files(config.output_directory)
+    if removed:
+        _log.warn(
+            "removed {count} spool file(s) left behind in {directory}",
+            count=removed,
+            directory=config.output_directory,
+        )
+
+
 def endpoint_descriptions(config: ServerConfig) -> list[str]:
     """
     The server endpoint strings to listen on: ``--listen`` values, and
@@ -122,8 +139,13 @@ def makeService(options: StoreSCPOptions, reactor: Any = None) -> service.IServi
 
         reactor = global_reactor
     config: ServerConfig = options.config
+    if config.inetd or config.fork:
+        raise StartupError(
+            "--inetd and --fork are served by the dicomtw-storescp command"
+        )
     logs.set_level(config.log_level)
     check_output_directory(config)
+    log_start_up(config)
     if config.max_pdu & 1:
         _log.warn(
             "ASSOC: PDV receive length {length} is odd (using {even})",
