@@ -103,9 +103,9 @@ class CommandLineErrorTests(SynchronousTestCase):
         """
         An option a later version implements is refused, not ignored.
         """
-        result = _command("--fork", "104")
+        result = _command("+tls", "key.pem", "cert.pem", "104")
         self.assertEqual(result.returncode, 1)
-        self.assertIn("--fork is not supported yet", result.stderr)
+        self.assertIn("--enable-tls is not supported yet", result.stderr)
 
     def test_port_in_use(self) -> None:
         """

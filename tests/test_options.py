@@ -226,6 +226,8 @@ IMPLEMENTED: list[
     ("", "--max-associations", ("3",), (), {"max_associations": 3}),
     ("", "--no-fsync", (), (), {"fsync": False}),
     ("", "--on-duplicate", ("overwrite",), (), {"on_duplicate": "overwrite"}),
+    ("", "--fork", (), (), {"fork": True}),
+    ("-id", "--inetd", (), (), {"inetd": True, "port": None}),
 ]
 
 # Options that are refused as not supported yet: (short, long, values,
@@ -233,8 +235,6 @@ IMPLEMENTED: list[
 UNSUPPORTED: list[
     tuple[str, str, tuple[str, ...], tuple[str, ...], dict[str, object]]
 ] = [
-    ("", "--fork", (), (), {"fork": True}),
-    ("-id", "--inetd", (), (), {"inetd": True, "port": None}),
     (
         "-xf",
         "--config-file",
