@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from twisted.internet import protocol
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, succeed
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.logger import Logger, LogLevel
 from twisted.python.failure import Failure
@@ -28,6 +28,7 @@ from dicomtw.logs import GATE, WIRE, enabled
 from dicomtw.machine import (
     CloseTransport,
     Effect,
+    Event,
     Indication,
     Machine,
     Primitive,
@@ -180,7 +181,11 @@ class DICOMServerProtocol(protocol.Protocol):
         if hasattr(self.transport, "bufferSize"):
             self.transport.bufferSize = READ_SIZE
         self.factory.active.add(self)
-        self._over_limit = len(self.factory.active) > self.settings.max_associations
+        self.factory.connections.add(self)
+        self._over_limit = (
+            len(self.factory.active) > self.settings.max_associations
+            or self.factory.draining
+        )
         self.log.debug("Association Received: {peer}", **self._fields())
         self._run(self.machine.connection_made())
         self._idle.start(self.settings.socket_timeout)
@@ -210,8 +215,10 @@ class DICOMServerProtocol(protocol.Protocol):
             timer.stop()
         if self._hard_close is not None and self._hard_close.active():
             self._hard_close.cancel()
-        self.factory.active.discard(self)
+        self.factory.leave(self)
+        self.factory.connections.discard(self)
         self.factory.connection_ended(self)
+        self.factory.check_drained()
         if self.service is not None:
             self.service.abandon()
         if self.machine.state not in (State.STA1, State.STA13):
@@ -273,7 +280,7 @@ class DICOMServerProtocol(protocol.Protocol):
         if self.machine.state is State.STA13:
             # The association is over: it no longer counts against the
             # limit while we wait for the peer to close.
-            self.factory.active.discard(self)
+            self.factory.leave(self)
             if aborted:
                 # After an A-ABORT nothing more is owed either way; close
                 # once it is written rather than hold the connection
@@ -314,6 +321,20 @@ class DICOMServerProtocol(protocol.Protocol):
             self._close()
             return
         self._run(effects)
+
+    def abort_now(self) -> None:
+        """
+        Abort the association at once (shutdown after the grace period).
+        """
+        self.log.warn("Association Aborted (shutting down)", **self._fields())
+        if self.machine.allowed(Event.EVT15):
+            # Sends the A-ABORT and closes once it is written.
+            self._abort(AbortSource.SERVICE_PROVIDER, AbortReason.NOT_SPECIFIED)
+        else:
+            if self.service is not None:
+                self.service.abandon()
+            self._close()
+        self.factory.leave(self)
 
     # -- indications -----------------------------------------------------
 
@@ -549,6 +570,8 @@ class StorageServerFactory(protocol.Factory):
     the live ones against :attr:`ServerSettings.max_associations`.
     """
 
+    log = Logger(observer=GATE)
+
     #: Twisted's "Starting factory" messages say nothing useful here.
     noisy = False
 
@@ -556,12 +579,67 @@ class StorageServerFactory(protocol.Factory):
         self.settings = settings
         self.reactor = reactor
         self.active: set[DICOMServerProtocol] = set()
+        self.connections: set[DICOMServerProtocol] = set()
+        self.draining = False
+        self._drained: Deferred[None] | None = None
+        self._drain_timer: IDelayedCall | None = None
         self._ids = itertools.count(1)
 
     def connection_ended(self, connection: DICOMServerProtocol) -> None:
         """
         Called when a connection is gone; a hook for process models.
         """
+
+    def leave(self, connection: DICOMServerProtocol) -> None:
+        """
+        ``connection``'s association is over: it no longer counts.
+        """
+        self.active.discard(connection)
+
+    def check_drained(self) -> None:
+        """
+        Finish draining once every connection is closed: a released
+        association's A-RELEASE-RP must reach the peer before the reactor
+        drops what is left.
+        """
+        if self._drained is not None and not self.connections:
+            if self._drain_timer is not None and self._drain_timer.active():
+                self._drain_timer.cancel()
+            drained, self._drained = self._drained, None
+            drained.callback(None)
+
+    def drain(self, grace: float) -> Deferred[None]:
+        """
+        Shut down gently: new associations are refused (A-ASSOCIATE-RJ,
+        transient), those in progress may finish for ``grace`` seconds,
+        then they are aborted.  Objects not yet acknowledged are dropped
+        with their spool files, so nothing half-written stays behind.
+
+        :returns: a Deferred that fires when no association is left.
+        """
+        self.draining = True
+        if not self.connections:
+            return succeed(None)
+        self.log.info(
+            "Draining: waiting up to {grace} s for {count} association(s)",
+            grace=grace,
+            count=len(self.connections),
+        )
+        self._drained = Deferred()
+        drained = self._drained
+        self._drain_timer = self.reactor.callLater(grace, self._abort_all)
+        return drained
+
+    def _abort_all(self) -> None:
+        self._drain_timer = None
+        for connection in list(self.connections):
+            connection.abort_now()
+        self._drain_timer = self.reactor.callLater(CLOSE_GRACE, self._drop_all)
+
+    def _drop_all(self) -> None:
+        self._drain_timer = None
+        for connection in list(self.connections):
+            connection._drop()
 
     def next_id(self) -> str:
         """

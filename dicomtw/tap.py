@@ -11,6 +11,7 @@ import os
 from typing import Any
 
 from twisted.application import service, strports
+from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 
 from dicomtw import logs
@@ -100,6 +101,28 @@ def build_settings(config: ServerConfig, reactor: Any) -> ServerSettings:
     )
 
 
+#: On SIGTERM, how long associations in progress may go on before they are
+#: aborted.
+DRAIN_GRACE = 30.0
+
+
+class DrainService(service.Service):
+    """
+    Stops the server gently: see :meth:`StorageServerFactory.drain`.
+    """
+
+    def __init__(self, factory: StorageServerFactory, grace: float) -> None:
+        self.factory = factory
+        self.grace = grace
+
+    def stopService(self) -> Deferred[None]:
+        """
+        Let associations in progress finish, for up to ``grace`` seconds.
+        """
+        super().stopService()
+        return self.factory.drain(self.grace)
+
+
 def log_start_up(config: ServerConfig) -> None:
     """
     Log what the command line left to say, and remove the spool files of
@@ -154,6 +177,7 @@ def makeService(options: StoreSCPOptions, reactor: Any = None) -> service.IServi
         )
     factory = StorageServerFactory(build_settings(config, reactor), reactor)
     top = service.MultiService()
+    DrainService(factory, DRAIN_GRACE).setServiceParent(top)
     for description in endpoint_descriptions(config):
         listener = strports.service(description, factory, reactor=reactor)
         listener._raiseSynchronously = True  # type: ignore[attr-defined]

@@ -208,3 +208,46 @@ class FrontEndTests(SynchronousTestCase):
         self.exchange(port)
         log = (self.directory / "server.log").read_text()
         self.assertNotIn("Traceback", log)
+
+
+@requires_dcmtk
+class DrainTests(SynchronousTestCase):
+    """
+    SIGTERM lets the association in progress finish.
+    """
+
+    def test_sigterm_drains(self) -> None:
+        """
+        A server told to stop while storescu is sending finishes that
+        association (every object stored, release answered), then exits,
+        leaving no spool file.
+        """
+        directory = Path(tempfile.mkdtemp(prefix="dicomtw-drain-"))
+        output = directory / "out"
+        output.mkdir()
+        corpus = directory / "corpus"
+        corpus.mkdir()
+        for index in range(40):
+            write_object(make_ct(f"drain{index}"), corpus / f"{index}.dcm", EVRLE)
+        port = free_port()
+        server = subprocess.Popen(
+            [sys.executable, "-m", "dicomtw", "-od", str(output), str(port)],
+            stderr=subprocess.DEVNULL,
+            env=_environment(),
+        )
+        self.addCleanup(_stop, server)
+        _wait_for_port(port, server)
+        sender = subprocess.Popen(
+            [dcmtk_tool("storescu"), "127.0.0.1", str(port), "+sd", str(corpus)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 30
+        while not list(output.glob("CT.*")):
+            self.assertLess(time.monotonic(), deadline, "nothing stored")
+            time.sleep(0.01)
+        server.send_signal(signal.SIGTERM)
+        self.assertEqual(sender.wait(60), 0)
+        server.wait(60)
+        self.assertEqual(len(list(output.glob("CT.*"))), 40)
+        self.assertEqual([p.name for p in output.glob(".dicomtw-*")], [])

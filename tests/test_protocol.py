@@ -442,3 +442,60 @@ class TimeoutTests(SynchronousTestCase):
             protocol.dataReceived(pdu)
         harness.clock.advance(600)
         self.assertFalse(transport.disconnecting)
+
+
+class DrainTests(SynchronousTestCase):
+    """
+    Shutting down lets associations in progress finish, within a grace
+    period.
+    """
+
+    def test_drain_waits_for_association(self) -> None:
+        """
+        Draining waits while an association runs, refuses new ones, and
+        completes when the running one is released.
+        """
+        harness = Harness()
+        protocol, transport = harness.associate()
+        drained = harness.factory.drain(30)
+        self.assertNoResult(drained)
+        late, late_transport = harness.connect()
+        late.dataReceived(harness.peer.associate())
+        self.assertEqual(responses(late_transport.value()), [AAssociateRJ(2, 3, 2)])
+        for pdu in harness.peer.store(3, CT, "1.2.3.4", data_set()):
+            protocol.dataReceived(pdu)
+        self.assertNoResult(drained)
+        protocol.dataReceived(harness.peer.release())
+        self.assertIsInstance(responses(transport.value())[-1], AReleaseRP)
+        late.connectionLost()
+        # Draining ends once the peer has had the A-RELEASE-RP and closed.
+        self.assertNoResult(drained)
+        protocol.connectionLost()
+        self.successResultOf(drained)
+        self.assertIn("1.2.3.4", harness.store.objects)
+
+    def test_drain_aborts_after_grace(self) -> None:
+        """
+        An association still running after the grace period is aborted
+        and its half-received object dropped.
+        """
+        harness = Harness(socket_timeout=None)
+        protocol, transport = harness.associate()
+        pdus = harness.peer.store(3, CT, "1.2.3.4", data_set(size=50_000))
+        for pdu in pdus[:2]:
+            protocol.dataReceived(pdu)
+        drained = harness.factory.drain(30)
+        harness.clock.advance(29)
+        self.assertNoResult(drained)
+        harness.clock.advance(1)
+        self.assertTrue(harness.store.sinks[0].abandoned)
+        self.assertIsInstance(responses(transport.value())[-1], AAbort)
+        self.assertTrue(transport.disconnecting)
+        protocol.connectionLost()
+        self.successResultOf(drained)
+
+    def test_drain_with_nothing_running(self) -> None:
+        """
+        With no association, draining completes at once.
+        """
+        self.successResultOf(Harness().factory.drain(30))
