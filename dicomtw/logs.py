@@ -75,7 +75,8 @@ def enabled(namespace: str, level: LogLevel) -> bool:
     Whether an event of ``level`` in ``namespace`` would pass the gate;
     hot paths ask before building an event.
     """
-    return level >= PREDICATE.logLevelForNamespace(namespace)
+    threshold: LogLevel = PREDICATE.logLevelForNamespace(namespace)
+    return bool(level >= threshold)
 
 
 _LETTERS = {

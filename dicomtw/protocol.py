@@ -151,6 +151,15 @@ class DICOMServerProtocol(protocol.Protocol):
         self._trace = enabled(WIRE, LogLevel.debug)
         self._debug = enabled(__name__, LogLevel.debug)
 
+    @property
+    def _link(self) -> Any:
+        """
+        The transport: a TCP transport, or a test double of one.  Typed
+        loosely because ``Protocol.transport`` is declared as a bare
+        ``ITransport``, which has no producer methods.
+        """
+        return self.transport
+
     # -- logging helpers -------------------------------------------------
 
     def _fields(self) -> dict[str, Any]:
@@ -168,7 +177,7 @@ class DICOMServerProtocol(protocol.Protocol):
         Count the association, set up the transport and start ARTIM.
         """
         self.assoc_id = self.factory.next_id()
-        address = self.transport.getPeer()
+        address = self._link.getPeer()
         host = getattr(address, "host", None)
         port = getattr(address, "port", None)
         self.peer = f"{host}:{port}" if host is not None else str(address)
@@ -179,7 +188,7 @@ class DICOMServerProtocol(protocol.Protocol):
             except OSError:
                 pass
         if hasattr(self.transport, "bufferSize"):
-            self.transport.bufferSize = READ_SIZE
+            self._link.bufferSize = READ_SIZE
         self.factory.active.add(self)
         self.factory.connections.add(self)
         self._over_limit = (
@@ -204,7 +213,7 @@ class DICOMServerProtocol(protocol.Protocol):
         elif not self._paused and self.framer.buffered > READ_SIZE:
             # We are not reading PDUs; stop the peer from filling memory.
             self._paused = True
-            self.transport.pauseProducing()
+            self._link.pauseProducing()
 
     def connectionLost(self, reason: Failure = protocol.connectionDone) -> None:
         """
@@ -292,7 +301,7 @@ class DICOMServerProtocol(protocol.Protocol):
             return
         if self._trace:
             _wire.debug("sending {data!r}", data=data, assoc=self.assoc_id)
-        self.transport.write(data)
+        self._link.write(data)
 
     def _close(self) -> None:
         if self._closed:
@@ -300,7 +309,7 @@ class DICOMServerProtocol(protocol.Protocol):
         self._closed = True
         for timer in (self._artim, self._idle, self._dimse):
             timer.stop()
-        self.transport.loseConnection()
+        self._link.loseConnection()
         self._hard_close = self.reactor.callLater(CLOSE_GRACE, self._drop)
 
     def _drop(self) -> None:
@@ -309,7 +318,7 @@ class DICOMServerProtocol(protocol.Protocol):
         if abort is not None:
             abort()
         else:
-            self.transport.loseConnection()
+            self._link.loseConnection()
 
     def _abort(self, source: int = AbortSource.SERVICE_USER, reason: int = 0) -> None:
         if self.service is not None:
@@ -475,7 +484,7 @@ class DICOMServerProtocol(protocol.Protocol):
         self._dimse.stop()
         if self.framer.buffered > READ_SIZE:
             self._paused = True
-            self.transport.pauseProducing()
+            self._link.pauseProducing()
         waiting.addErrback(self._wait_failed)
         waiting.addBoth(self._resume)
 
@@ -489,7 +498,7 @@ class DICOMServerProtocol(protocol.Protocol):
             return
         if self._paused:
             self._paused = False
-            self.transport.resumeProducing()
+            self._link.resumeProducing()
         self._idle.start(self.settings.socket_timeout)
         if self.assembler.expecting_data:
             self._dimse.start(self.settings.dimse_timeout)
@@ -561,7 +570,8 @@ def _blank(reason: int, which: str) -> Outcome:
 
 
 def _level(name: str) -> LogLevel:
-    return LogLevel.levelWithName(name)
+    level: LogLevel = LogLevel.levelWithName(name)
+    return level
 
 
 class StorageServerFactory(protocol.Factory):

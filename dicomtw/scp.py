@@ -107,7 +107,7 @@ class StoreResult:
     detail: str = ""
 
 
-class IStoreSink(Interface):  # type: ignore[misc]
+class IStoreSink(Interface):
     """
     Receives the data set of one C-STORE as it arrives.
     """
@@ -134,7 +134,7 @@ class IStoreSink(Interface):  # type: ignore[misc]
         """
 
 
-class IStoreHandler(Interface):  # type: ignore[misc]
+class IStoreHandler(Interface):
     """
     Opens a sink for every C-STORE-RQ.
     """

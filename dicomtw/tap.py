@@ -180,6 +180,6 @@ def makeService(options: StoreSCPOptions, reactor: Any = None) -> service.IServi
     DrainService(factory, DRAIN_GRACE).setServiceParent(top)
     for description in endpoint_descriptions(config):
         listener = strports.service(description, factory, reactor=reactor)
-        listener._raiseSynchronously = True  # type: ignore[attr-defined]
+        listener._raiseSynchronously = True
         listener.setServiceParent(top)
     return top
