@@ -1,0 +1,143 @@
+"""
+dicomtw and DCMTK's storescp receive the same objects from DCMTK's
+storescu; the files they write must be byte-identical except for the
+Implementation Class UID and Version Name (and so the meta group length).
+Run with pytest.
+"""
+
+from __future__ import annotations
+
+import struct
+import tempfile
+from pathlib import Path
+
+from pydicom.uid import (
+    DeflatedExplicitVRLittleEndian,
+    ExplicitVRBigEndian,
+    ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
+    JPEGLosslessSV1,
+)
+from twisted.trial.unittest import SynchronousTestCase
+
+from peers import (
+    OBJECT_MAKERS,
+    ServerProcess,
+    compressed_versions,
+    dcmtk_tool,
+    requires_dcmtk,
+    run_tool,
+    write_object,
+)
+
+_IGNORED = {0x00020000, 0x00020012, 0x00020013}
+
+
+def split_part10(data: bytes) -> tuple[list[tuple[int, bytes]], bytes]:
+    """
+    Split a Part 10 file into its meta elements (tag, raw element) and the
+    data set bytes.
+    """
+    assert data[128:132] == b"DICM", "not a Part 10 file"
+    offset = 132
+    elements = []
+    while offset < len(data):
+        group, element, vr = struct.unpack_from("<HH2s", data, offset)
+        if group != 0x0002:
+            break
+        if vr in (b"OB", b"OW", b"OF", b"SQ", b"UT", b"UN"):
+            length = struct.unpack_from("<L", data, offset + 8)[0]
+            end = offset + 12 + length
+        else:
+            length = struct.unpack_from("<H", data, offset + 6)[0]
+            end = offset + 8 + length
+        elements.append(((group << 16) | element, data[offset:end]))
+        offset = end
+    return elements, data[offset:]
+
+
+@requires_dcmtk
+class SameBytesTests(SynchronousTestCase):
+    """
+    The default (normal, ``+F``) mode writes what the reference writes.
+    """
+
+    def setUp(self) -> None:
+        self.directory = Path(tempfile.mkdtemp(prefix="dicomtw-compare-"))
+        self.corpus = self.directory / "corpus"
+        self.corpus.mkdir()
+        syntaxes = (ImplicitVRLittleEndian, ExplicitVRLittleEndian, ExplicitVRBigEndian)
+        for kind, make in OBJECT_MAKERS.items():
+            for index, syntax in enumerate(syntaxes):
+                write_object(
+                    make(f"compare-{kind}-{index}"),
+                    self.corpus / f"{kind}-{index}.dcm",
+                    syntax,
+                )
+
+    def receive(self, kind: str, options: list[str], sender: list[str]) -> Path:
+        output = Path(tempfile.mkdtemp(prefix=f"{kind}-", dir=self.directory))
+        with ServerProcess(output, options, kind=kind) as server:
+            result = run_tool(
+                [
+                    dcmtk_tool("storescu"),
+                    *sender,
+                    "127.0.0.1",
+                    str(server.port),
+                    "+sd",
+                    str(self.corpus),
+                ]
+            )
+            self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        return output
+
+    def assert_same_files(self, options: list[str], sender: list[str]) -> None:
+        reference = self.receive("dcmtk", options, sender)
+        ours = self.receive("dicomtw", options, sender)
+        names = sorted(p.name for p in reference.iterdir())
+        self.assertEqual(sorted(p.name for p in ours.iterdir()), names)
+        self.assertEqual(len(names), len(list(self.corpus.iterdir())))
+        for name in names:
+            expected_meta, expected = split_part10((reference / name).read_bytes())
+            got_meta, got = split_part10((ours / name).read_bytes())
+            self.assertEqual(got, expected, f"data set of {name} differs")
+            self.assertEqual(
+                [e for e in got_meta if e[0] not in _IGNORED],
+                [e for e in expected_meta if e[0] not in _IGNORED],
+                f"file meta information of {name} differs",
+            )
+
+    def test_default_mode(self) -> None:
+        """
+        CT, MR, SR, RT plan and PDF objects, sent as stored in implicit
+        LE, explicit LE and explicit BE: the same files.
+        """
+        self.assert_same_files([], [])
+
+    def test_implicit_transfer(self) -> None:
+        """
+        The same objects sent in implicit VR little endian (``-xi``).
+        """
+        self.assert_same_files([], ["-xi"])
+
+    def test_compressed_and_deflated(self) -> None:
+        """
+        With ``+xa``, JPEG lossless and deflated objects are written as the
+        reference writes them.
+        """
+        source = write_object(
+            OBJECT_MAKERS["ct"]("compare-compressed"),
+            self.directory / "ct.dcm",
+            ExplicitVRLittleEndian,
+        )
+        for path in self.corpus.iterdir():
+            path.unlink()
+        versions = compressed_versions(source, self.directory / "compressed")
+        for syntax, proposal in (
+            (JPEGLosslessSV1, "-xs"),
+            (DeflatedExplicitVRLittleEndian, "-xd"),
+        ):
+            for path in self.corpus.iterdir():
+                path.unlink()
+            versions[syntax].rename(self.corpus / versions[syntax].name)
+            self.assert_same_files(["+xa"], [proposal])
