@@ -38,6 +38,7 @@ from __future__ import annotations
 import struct
 import zlib
 
+from dicomtw.dictionary import SEQUENCE_TAGS
 from dicomtw.errors import DataSetError, UsageError
 from dicomtw.uids import (
     DEFLATED_LITTLE,
@@ -242,6 +243,12 @@ class DataSetScanner:
         encoding = _ENCODINGS.get(transfer_syntax, _EXPLICIT_LE)
         self.values: dict[int, bytes] = {}
         self.uids_known = False
+        #: Offsets of the top-level elements, in the (inflated) data set.
+        self.top_starts: list[int] = []
+        #: Whether the reference would write this data set differently in
+        #: normal mode: a sequence or item of undefined length, or a group
+        #: length element, was seen (``dicomtw.reencode``).
+        self.needs_reencoding = False
         self.finished = False
         self._wanted = wanted
         self._max_value_length = max_value_length
@@ -438,6 +445,10 @@ class DataSetScanner:
                 tag = group << 16 | element
                 if limit is not None and here + header > limit:
                     raise DataSetError(_overrun(tag, here))
+                if ctx.top:
+                    self.top_starts.append(here)
+                if not element and group:
+                    self.needs_reencoding = True
                 pos += header
                 if group == _DELIMITER_GROUP:
                     if tag == _ITEM_END and not ctx.top:
@@ -468,6 +479,12 @@ class DataSetScanner:
                         continue
                     if tag >= SOP_INSTANCE_UID:
                         self.uids_known = True
+                if length and (vr == b"SQ" or (not vr and tag in SEQUENCE_TAGS)):
+                    # Walk defined-length sequences too: their items may
+                    # have undefined lengths (see needs_reencoding).
+                    sequence_end = here + header + length
+                    ctx = self._push(_SEQUENCE, sequence_end, sequence_end, encoding)
+                    continue
                 skip = length
             else:
                 group, element, length = encoding.plain.unpack_from(buf, pos)
@@ -488,6 +505,7 @@ class DataSetScanner:
                         raise DataSetError(_overrun(tag, here))
                     skip = length
                 elif length == _UNDEFINED:
+                    self.needs_reencoding = True
                     ctx = self._push(_DATASET, None, limit, encoding)
                 else:
                     item_end = here + 8 + length
@@ -529,6 +547,7 @@ class DataSetScanner:
         encoding = ctx.encoding
         if tag == _PIXEL_DATA or vr in (b"OB", b"OW"):
             return self._push(_FRAGMENTS, None, ctx.limit, encoding)
+        self.needs_reencoding = True
         if vr == b"UN":
             return self._push(_SEQUENCE, None, ctx.limit, _IMPLICIT_LE)
         if vr in (b"", b"SQ"):

@@ -11,6 +11,7 @@ provide their own :class:`IStoreHandler` to send objects elsewhere.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
@@ -36,6 +37,7 @@ from dicomtw.errors import AbortReason, AbortSource, DataSetError, ProtocolError
 from dicomtw.logs import GATE, enabled
 from dicomtw.naming import default_file_name, safe_join, sanitise_uid
 from dicomtw.negotiation import AcceptedContext
+from dicomtw.reencode import REENCODABLE, plan
 from dicomtw.scanner import (
     SOP_CLASS_UID,
     SOP_INSTANCE_UID,
@@ -58,6 +60,8 @@ FLUSH_SIZE = 256 * 1024
 #: Ask the adapter to stop reading once this many are waiting; with one
 #: batch in flight, an association holds at most about twice this.
 HIGH_WATER = 512 * 1024
+#: Copy spooled bytes in pieces of this size when re-encoding.
+COPY_SIZE = 1 << 20
 #: Give up looking for the SOP Instance UID after this many bytes: every
 #: real data set has it in its first kilobytes.
 HEAD_LIMIT = 1 << 20
@@ -270,6 +274,8 @@ class FileSink:
         self._finished: Deferred[StoreResult] | None = None
         self._abandoned = False
         self._done = False
+        self._head_length = 0
+        self._reencode_error = ""
         if self._head == b"" and not store.options.write_dataset:
             self._head = self._command_meta()
 
@@ -342,6 +348,7 @@ class FileSink:
             self._fail(self._bad_data_set("SOP Class or Instance UID missing"))
             return
         self._head = head
+        self._head_length = len(head)
 
     def _check_uids(self) -> StoreResult | None:
         sop_class = _missing(self._scanner, SOP_CLASS_UID)
@@ -494,8 +501,67 @@ class FileSink:
 
     def _commit_blocking(self, chunks: Sequence[memoryview | bytes]) -> bool:
         self._write_blocking(chunks)
+        if self._reencoding_needed():
+            self._reencode_blocking()
         assert self._spool is not None
         return self._spool.commit(self.path, overwrite=True)
+
+    def _reencoding_needed(self) -> bool:
+        options = self.store.options
+        return (
+            not options.bit_preserving
+            and self._scanner.needs_reencoding
+            and self.request.context.transfer_syntax in REENCODABLE
+        )
+
+    def _reencode_blocking(self) -> None:
+        """
+        Write the spooled data set anew as the reference writes it in
+        normal mode (``dicomtw.reencode``), into a second spool file that
+        replaces the first.  A data set that cannot be re-encoded is kept
+        as received.
+        """
+        old = self._spool
+        assert old is not None
+        head = self._head_length
+        source = os.open(old.path, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+
+            def read(offset: int, length: int) -> bytes:
+                return os.pread(source, length, head + offset)
+
+            try:
+                pieces = plan(
+                    self.request.context.transfer_syntax,
+                    self._scanner.top_starts,
+                    self._received,
+                    read,
+                )
+            except DataSetError as error:
+                self._reencode_error = str(error)
+                return
+            new = SpoolFile(
+                self.store.options.directory, fsync=self.store.options.fsync
+            )
+            try:
+                if head:
+                    new.write_chunks([read(-head, head)])
+                for piece in pieces:
+                    if piece.data is not None:
+                        new.write_chunks([piece.data])
+                        continue
+                    done = 0
+                    while done < piece.length:
+                        step = min(COPY_SIZE, piece.length - done)
+                        new.write_chunks([read(piece.start + done, step)])
+                        done += step
+            except BaseException:
+                new.discard()
+                raise
+        finally:
+            os.close(source)
+        old.discard()
+        self._spool = new
 
     def _discard_blocking(self) -> None:
         if self._spool is not None:
@@ -503,6 +569,12 @@ class FileSink:
 
     def _committed(self, replaced: bool) -> None:
         self._busy = False
+        if self._reencode_error:
+            self.log.warn(
+                "{path} kept as received, not re-encoded: {error}",
+                path=self.path,
+                error=self._reencode_error,
+            )
         assert self._finished is not None
         self._finished.callback(StoreResult(Status.SUCCESS, self.path, replaced))
 

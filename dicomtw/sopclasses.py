@@ -17,13 +17,10 @@ Inventory Storage.
 
 from __future__ import annotations
 
-import importlib.util
-import os
-import sys
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any
 
+from dicomtw.dictionary import UID_REGISTRY
 from dicomtw.uids import VERIFICATION
 
 __all__ = [
@@ -264,34 +261,6 @@ NON_PATIENT_SOP_CLASSES = frozenset(
 )
 
 _STORAGE_ROOT = "1.2.840.10008.5.1."
-
-
-def _load_registry() -> Mapping[str, tuple[Any, ...]]:
-    """
-    pydicom's UID registry.  Importing ``pydicom`` runs its package
-    initialisation, which loads numpy and the pixel handlers: some 50 MB
-    of resident memory a storage SCP never uses.  So, unless pydicom is
-    already imported, the registry module is loaded on its own from
-    pydicom's installed package.
-    """
-    loaded = sys.modules.get("pydicom.uid")
-    if loaded is not None:
-        return loaded.UID_dictionary  # type: ignore[no-any-return]
-    package = importlib.util.find_spec("pydicom")
-    locations = package.submodule_search_locations if package else None
-    if locations:
-        path = os.path.join(list(locations)[0], "_uid_dict.py")
-        spec = importlib.util.spec_from_file_location("dicomtw._pydicom_uids", path)
-        if spec is not None and spec.loader is not None and os.path.exists(path):
-            module = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(module)
-            return module.UID_dictionary  # type: ignore[no-any-return]
-    from pydicom.uid import UID_dictionary  # type: ignore[attr-defined]
-
-    return UID_dictionary
-
-
-UID_REGISTRY = _load_registry()
 
 
 def _registry_storage_classes() -> frozenset[str]:

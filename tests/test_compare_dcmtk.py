@@ -11,6 +11,8 @@ import struct
 import tempfile
 from pathlib import Path
 
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.sequence import Sequence
 from pydicom.uid import (
     DeflatedExplicitVRLittleEndian,
     ExplicitVRBigEndian,
@@ -18,6 +20,7 @@ from pydicom.uid import (
     ImplicitVRLittleEndian,
     JPEGLosslessSV1,
 )
+from pynetdicom import AE
 from twisted.trial.unittest import SynchronousTestCase
 
 from peers import (
@@ -31,6 +34,7 @@ from peers import (
 )
 
 _IGNORED = {0x00020000, 0x00020012, 0x00020013}
+CT_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.2"
 
 
 def split_part10(data: bytes) -> tuple[list[tuple[int, bytes]], bytes]:
@@ -141,3 +145,77 @@ class SameBytesTests(SynchronousTestCase):
                 path.unlink()
             versions[syntax].rename(self.corpus / versions[syntax].name)
             self.assert_same_files(["+xa"], [proposal])
+
+
+def undefined_lengths_data_set(sop_instance: str) -> Dataset:
+    """
+    A data set with sequences and items of undefined length, nested in
+    defined-length ones too, and group length elements with wrong values.
+    """
+    ds = Dataset()
+    ds.add_new(0x00080000, "UL", 0)
+    ds.SOPClassUID = CT_IMAGE_STORAGE
+    ds.SOPInstanceUID = sop_instance
+    code = Dataset()
+    code.add_new(0x00080000, "UL", 7)
+    code.CodeValue = "T-D1100"
+    code.CodingSchemeDesignator = "SRT"
+    code.CodeMeaning = "Head"
+    inner = Dataset()
+    inner.CodeValue = "9"
+    inner.is_undefined_length_sequence_item = True
+    code.ConceptCodeSequence = Sequence([inner])
+    code.ConceptCodeSequence.is_undefined_length = True
+    code.is_undefined_length_sequence_item = True
+    ds.AnatomicRegionSequence = Sequence([code])
+    other = Dataset()
+    other.ReferencedSOPClassUID = CT_IMAGE_STORAGE
+    other.ReferencedSOPInstanceUID = "1.2.3"
+    other.is_undefined_length_sequence_item = True
+    ds.ReferencedImageSequence = Sequence([other])
+    ds.ReferencedImageSequence.is_undefined_length = True
+    ds.add_new(0x00100000, "UL", 0)
+    ds.PatientName = "Doe^John"
+    ds.PatientID = "ID01"
+    ds.PixelData = bytes(range(256)) * 16
+    ds["PixelData"].VR = "OB"
+    return ds
+
+
+@requires_dcmtk
+class ReencodingTests(SynchronousTestCase):
+    """
+    Undefined lengths and group lengths, sent as they are by pynetdicom,
+    are written as the reference writes them in normal mode.
+    """
+
+    def test_same_bytes_as_reference(self) -> None:
+        """
+        In each uncompressed transfer syntax, dicomtw re-encodes the data
+        set exactly as storescp does.
+        """
+        directory = Path(tempfile.mkdtemp(prefix="dicomtw-reencode-"))
+        syntaxes = (ImplicitVRLittleEndian, ExplicitVRLittleEndian, ExplicitVRBigEndian)
+        outputs = {}
+        for kind in ("dcmtk", "dicomtw"):
+            output = directory / kind
+            with ServerProcess(output, [], kind=kind) as server:
+                for index, syntax in enumerate(syntaxes):
+                    ds = undefined_lengths_data_set(f"1.2.826.0.1.3680043.2.{index}")
+                    ds.file_meta = FileMetaDataset()
+                    ds.file_meta.TransferSyntaxUID = syntax
+                    ae = AE(ae_title="REENCODE")
+                    ae.add_requested_context(CT_IMAGE_STORAGE, syntax)
+                    assoc = ae.associate("127.0.0.1", server.port, ae_title="STORESCP")
+                    self.assertTrue(assoc.is_established)
+                    status = assoc.send_c_store(ds)
+                    assoc.release()
+                    self.assertEqual(status.Status, 0)
+            outputs[kind] = output
+        names = sorted(p.name for p in outputs["dcmtk"].iterdir())
+        self.assertEqual(len(names), 3)
+        self.assertEqual(sorted(p.name for p in outputs["dicomtw"].iterdir()), names)
+        for name in names:
+            _, expected = split_part10((outputs["dcmtk"] / name).read_bytes())
+            _, got = split_part10((outputs["dicomtw"] / name).read_bytes())
+            self.assertEqual(got, expected, f"data set of {name} differs")
