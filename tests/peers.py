@@ -72,6 +72,7 @@ __all__ = [
     "run_tool",
     "storescu_profile",
     "write_object",
+    "server_environment",
 ]
 
 _T = TypeVar("_T")
@@ -191,6 +192,22 @@ def free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
+
+
+def server_environment() -> dict[str, str]:
+    """
+    Build the environment for a dicomtw process started by a test: ours,
+    with this checkout first on ``PYTHONPATH``, so that the code under test
+    runs whatever is installed.
+
+    :returns: a copy of ``os.environ``.
+    """
+    env = dict(os.environ)
+    repository = str(Path(__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [repository, env.get("PYTHONPATH")])
+    )
+    return env
 
 
 def _tool_environment() -> dict[str, str]:

@@ -6,7 +6,6 @@ DCMTK's echoscu and storescu as peers.  Run them with pytest.
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess
@@ -15,9 +14,6 @@ import tempfile
 import time
 from pathlib import Path
 
-from pydicom.uid import ExplicitVRLittleEndian as EVRLE
-from twisted.trial.unittest import SynchronousTestCase
-
 from peers import (
     dcmtk_tool,
     free_port,
@@ -25,18 +21,11 @@ from peers import (
     read_dataset,
     requires_dcmtk,
     run_tool,
+    server_environment,
     write_object,
 )
-
-REPOSITORY = Path(__file__).resolve().parent.parent
-
-
-def _environment() -> dict[str, str]:
-    environment = dict(os.environ)
-    environment["PYTHONPATH"] = os.pathsep.join(
-        filter(None, [str(REPOSITORY), environment.get("PYTHONPATH")])
-    )
-    return environment
+from pydicom.uid import ExplicitVRLittleEndian as EVRLE
+from twisted.trial.unittest import SynchronousTestCase
 
 
 def _wait_for_port(
@@ -70,7 +59,7 @@ def _command(*arguments: str) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         timeout=60,
-        env=_environment(),
+        env=server_environment(),
         check=False,
     )
 
@@ -149,7 +138,7 @@ class FrontEndTests(SynchronousTestCase):
             argv,
             stdout=subprocess.DEVNULL,
             stderr=open(self.directory / "server.log", "wb"),
-            env=_environment(),
+            env=server_environment(),
             cwd=self.directory,
         )
         self.addCleanup(_stop, process)
@@ -233,7 +222,7 @@ class DrainTests(SynchronousTestCase):
         server = subprocess.Popen(
             [sys.executable, "-m", "dicomtw", "-od", str(output), str(port)],
             stderr=subprocess.DEVNULL,
-            env=_environment(),
+            env=server_environment(),
         )
         self.addCleanup(_stop, server)
         _wait_for_port(port, server)

@@ -16,6 +16,16 @@ import threading
 import time
 from pathlib import Path
 
+from peers import (
+    dcmtk_tool,
+    free_port,
+    make_ct,
+    read_dataset,
+    requires_dcmtk,
+    run_tool,
+    server_environment,
+    write_object,
+)
 from pydicom.dataset import Dataset
 from pydicom.filebase import DicomBytesIO
 from pydicom.filewriter import write_dataset
@@ -24,26 +34,8 @@ from pynetdicom import AE
 from twisted.trial.unittest import SynchronousTestCase
 
 from dicomtw.storage import SPOOL_PREFIX, remove_spool_files
-from peers import (
-    dcmtk_tool,
-    free_port,
-    make_ct,
-    read_dataset,
-    requires_dcmtk,
-    run_tool,
-    write_object,
-)
 
-REPOSITORY = Path(__file__).resolve().parent.parent
 VERIFICATION = "1.2.840.10008.1.1"
-
-
-def _environment() -> dict[str, str]:
-    environment = dict(os.environ)
-    environment["PYTHONPATH"] = os.pathsep.join(
-        filter(None, [str(REPOSITORY), environment.get("PYTHONPATH")])
-    )
-    return environment
 
 
 def _large_ct(sop_instance: str) -> bytes:
@@ -87,7 +79,7 @@ class InetdLauncher:
                 [sys.executable, "-m", "dicomtw", *self.arguments],
                 stdin=connection,
                 stdout=connection,
-                env=_environment(),
+                env=server_environment(),
             )
         self.listener.close()
 
@@ -144,7 +136,7 @@ class InetdTests(SynchronousTestCase):
             stdin=subprocess.DEVNULL,
             capture_output=True,
             timeout=30,
-            env=_environment(),
+            env=server_environment(),
             check=False,
         )
         self.assertEqual(result.returncode, 0)
@@ -176,7 +168,7 @@ class ForkTests(SynchronousTestCase):
                 str(port),
             ],
             stderr=open(self.directory / "server.log", "wb"),
-            env=_environment(),
+            env=server_environment(),
         )
         self.addCleanup(self._stop, process)
         deadline = time.monotonic() + 20
