@@ -53,6 +53,9 @@ class ServerConfig:
         options in their long form.
     :ivar warnings: messages for the log, e.g. an ignored port in inetd mode.
     :ivar access_control: apply the TCP wrapper rules (``+ac``).
+    :ivar hosts_allow: the allow file for ``+ac``.
+    :ivar hosts_deny: the deny file for ``+ac``.
+    :ivar allowed_calling_aes: ``--allow-calling-ae`` values; empty: all.
     :ivar disable_host_lookup: do not resolve peer addresses (``-dhl``).
     :ivar uid_padding: correct space-padded UIDs (``-up``).
     :ivar sleep_after: seconds to sleep after each store.
@@ -127,6 +130,9 @@ class ServerConfig:
     expanded_arguments: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
     access_control: bool = False
+    hosts_allow: str = "/etc/hosts.allow"
+    hosts_deny: str = "/etc/hosts.deny"
+    allowed_calling_aes: tuple[str, ...] = ()
     disable_host_lookup: bool = False
     uid_padding: bool = False
     sleep_after: int = 0

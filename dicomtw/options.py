@@ -76,7 +76,6 @@ NOT_YET_SUPPORTED: frozenset[str] = frozenset(
         "--ignore-peer-cert",
         "--config-file",
         "--log-config",
-        "--access-control",
         "--write-xfer-little",
         "--write-xfer-big",
         "--write-xfer-implicit",
@@ -955,6 +954,17 @@ OPTIONS: tuple[OptionSpec, ...] = (
     _opt("", "--no-fsync", _EXTRAS,
          "do not flush each stored file to stable storage",
          field="fsync", const=False),
+    _opt("", "--hosts-allow", _EXTRAS,
+         "read +ac allow rules from FILE (default /etc/hosts.allow)",
+         meta="FILE", values=(Text(),), value_field="hosts_allow"),
+    _opt("", "--hosts-deny", _EXTRAS,
+         "read +ac deny rules from FILE (default /etc/hosts.deny)",
+         meta="FILE", values=(Text(),), value_field="hosts_deny"),
+    _opt("", "--allow-calling-ae", _EXTRAS,
+         "accept only these calling AE titles, TITLE or TITLE@ADDRESS "
+         "(repeatable)",
+         meta="TITLE", values=(Text(),), repeat=True,
+         value_field="allowed_calling_aes"),
     _opt("", "--on-duplicate", _EXTRAS,
          "when a file exists: overwrite (default), keep, unique "
          "or reject",
@@ -1079,6 +1089,9 @@ EVALUATION_ORDER: tuple[str, ...] = (
     "--listen",
     "--max-associations",
     "--no-fsync",
+    "--hosts-allow",
+    "--hosts-deny",
+    "--allow-calling-ae",
     "--on-duplicate",
 )
 

@@ -18,9 +18,11 @@ from typing import Any, Callable
 from twisted.internet import protocol
 from twisted.internet.defer import Deferred, succeed
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
+from twisted.internet.threads import deferToThreadPool
 from twisted.logger import Logger, LogLevel
 from twisted.python.failure import Failure
 
+from dicomtw.access import CallingAllowList, check_host
 from dicomtw.dimse import CommandReceived, MessageAssembler, fragment
 from dicomtw.errors import AbortReason, AbortSource, ProtocolError
 from dicomtw.framing import Framer
@@ -86,7 +88,21 @@ class ServerSettings:
     dimse_timeout: float | None = None
     max_associations: int = 64
     verbose_pc: bool = False
+    access: HostRules | None = None
+    calling_allow: CallingAllowList = field(default_factory=CallingAllowList)
     testing: TestingOptions = field(default_factory=TestingOptions)
+
+
+@dataclass(frozen=True)
+class HostRules:
+    """
+    ``+ac``: where the hosts_access(5) files are, and whether to resolve
+    peers' host names (not with ``-dhl``).
+    """
+
+    allow_path: str = "/etc/hosts.allow"
+    deny_path: str = "/etc/hosts.deny"
+    look_up: bool = True
 
 
 class _Timer:
@@ -198,6 +214,39 @@ class DICOMServerProtocol(protocol.Protocol):
         self.log.debug("Association Received: {peer}", **self._fields())
         self._run(self.machine.connection_made())
         self._idle.start(self.settings.socket_timeout)
+        if self.settings.access is not None and host is not None:
+            self._check_host(self.settings.access, str(host))
+
+    def _check_host(self, rules: HostRules, address: str) -> None:
+        """
+        Apply the host access rules before reading any PDU; a denied peer
+        is disconnected at once.
+        """
+        d = deferToThreadPool(
+            self.reactor,
+            self.reactor.getThreadPool(),
+            check_host,
+            rules.allow_path,
+            rules.deny_path,
+            address,
+            rules.look_up,
+        )
+
+        def decided(result: tuple[bool, str | None]) -> None:
+            granted, name = result
+            if not granted:
+                self.log.error(
+                    "Receiving Association failed: TCP wrapper: denied connection"
+                    " from {host} ({address})",
+                    host=name or "unknown",
+                    address=address,
+                    **self._fields(),
+                )
+                self.factory.leave(self)
+                self._drop()
+
+        d.addCallback(decided)
+        self._wait(d)
 
     def dataReceived(self, data: bytes) -> None:
         """
@@ -413,6 +462,16 @@ class DICOMServerProtocol(protocol.Protocol):
     def _decide(self, rq: AAssociateRQ) -> Outcome:
         if self._over_limit:
             return congested(rq)
+        address = self.peer.rpartition(":")[0].strip("[]")
+        if not self.settings.calling_allow.admits(rq.calling_ae, address):
+            return _blank(
+                RejectResult.CALLING_AE_NOT_RECOGNIZED,
+                "calling",
+                "Association Rejected: calling AE title {title!r} from {address}"
+                " is not on the allow-list".format(
+                    title=rq.calling_ae, address=address
+                ),
+            )
         if not rq.calling_ae.strip():
             return _blank(RejectResult.CALLING_AE_NOT_RECOGNIZED, "calling")
         if not rq.called_ae.strip():
@@ -562,10 +621,10 @@ class _Encoded:
         return self.data
 
 
-def _blank(reason: int, which: str) -> Outcome:
+def _blank(reason: int, which: str, text: str = "") -> Outcome:
     return Outcome(
         AAssociateRJ(RejectResult.PERMANENT, RejectResult.SOURCE_SERVICE_USER, reason),
-        f"Association Rejected: the {which} AE title is blank",
+        text or f"Association Rejected: the {which} AE title is blank",
     )
 
 

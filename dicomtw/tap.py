@@ -15,10 +15,11 @@ from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 
 from dicomtw import logs
+from dicomtw.access import CallingAllowList
 from dicomtw.config import ServerConfig
 from dicomtw.negotiation import Policy, even_length
 from dicomtw.options import StoreSCPOptions
-from dicomtw.protocol import ServerSettings, StorageServerFactory
+from dicomtw.protocol import HostRules, ServerSettings, StorageServerFactory
 from dicomtw.scp import FileStore, FileStoreOptions, TestingOptions
 from dicomtw.sopclasses import STORAGE_SOP_CLASSES, is_known_uid
 from dicomtw.storage import remove_spool_files
@@ -84,6 +85,11 @@ def build_settings(config: ServerConfig, reactor: Any) -> ServerSettings:
         reactor,
     )
     socket_timeout = config.socket_timeout if config.socket_timeout > 0 else None
+    access = None
+    if config.access_control:
+        access = HostRules(
+            config.hosts_allow, config.hosts_deny, not config.disable_host_lookup
+        )
     return ServerSettings(
         policy=build_policy(config),
         handler=store,
@@ -92,6 +98,8 @@ def build_settings(config: ServerConfig, reactor: Any) -> ServerSettings:
         dimse_timeout=config.dimse_timeout,
         max_associations=config.max_associations,
         verbose_pc=config.verbose_pc,
+        access=access,
+        calling_allow=CallingAllowList.from_options(config.allowed_calling_aes),
         testing=TestingOptions(
             sleep_after=config.sleep_after,
             sleep_during=config.sleep_during,

@@ -228,6 +228,16 @@ IMPLEMENTED: list[
     ("", "--on-duplicate", ("overwrite",), (), {"on_duplicate": "overwrite"}),
     ("", "--fork", (), (), {"fork": True}),
     ("-id", "--inetd", (), (), {"inetd": True, "port": None}),
+    ("+ac", "--access-control", (), (), {"access_control": True}),
+    ("", "--hosts-allow", ("a",), (), {"hosts_allow": "a"}),
+    ("", "--hosts-deny", ("d",), (), {"hosts_deny": "d"}),
+    (
+        "",
+        "--allow-calling-ae",
+        ("CT@1.2.3.4",),
+        (),
+        {"allowed_calling_aes": ("CT@1.2.3.4",)},
+    ),
 ]
 
 # Options that are refused as not supported yet: (short, long, values,
@@ -242,7 +252,6 @@ UNSUPPORTED: list[
         (),
         {"config_file": ("f.cfg", "Default")},
     ),
-    ("+ac", "--access-control", (), (), {"access_control": True}),
     ("+te", "--write-xfer-little", (), (), {"write_xfer": "write-xfer-little"}),
     ("+tb", "--write-xfer-big", (), (), {"write_xfer": "write-xfer-big"}),
     ("+ti", "--write-xfer-implicit", (), (), {"write_xfer": "write-xfer-implicit"}),
