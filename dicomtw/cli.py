@@ -63,7 +63,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     if config.fork:
         _run_forking(options, reactor)
         return
-    top = makeService(options, reactor)
+    try:
+        top = makeService(options, reactor)
+    except (ValueError, KeyError, IndexError, TypeError) as error:
+        # Twisted's endpoint parser reports a bad --listen value this way.
+        sys.stderr.write(f"{PROGRAM}: error: bad --listen endpoint: {error!r}\n")
+        raise SystemExit(1)
     try:
         top.privilegedStartService()
         top.startService()

@@ -1,0 +1,187 @@
+"""
+Twisted-native deployment: systemd socket activation (a listening socket,
+and one connection per instance with ``--inetd``) through
+``systemd-socket-activate``, and ``twistd`` as a daemon with a pid file.
+Run with pytest.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from pydicom.uid import ExplicitVRLittleEndian
+from twisted.trial.unittest import SkipTest, SynchronousTestCase
+
+from peers import (
+    dcmtk_tool,
+    free_port,
+    make_ct,
+    read_dataset,
+    requires_dcmtk,
+    run_tool,
+    server_environment,
+    write_object,
+)
+
+ACTIVATE = shutil.which("systemd-socket-activate")
+
+
+def _wait_for_echo(port: int, limit: float = 20) -> None:
+    deadline = time.monotonic() + limit
+    while run_tool([dcmtk_tool("echoscu"), "127.0.0.1", str(port)]).returncode:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no C-ECHO answer on port {port}")
+        time.sleep(0.2)
+
+
+@requires_dcmtk
+class DeployTests(SynchronousTestCase):
+    """
+    storescu stores through each deployment.
+    """
+
+    def setUp(self) -> None:
+        self.directory = Path(tempfile.mkdtemp(prefix="dicomtw-deploy-"))
+        self.output = self.directory / "out"
+        self.output.mkdir()
+        self.sent = write_object(
+            make_ct("deploy"), self.directory / "ct.dcm", ExplicitVRLittleEndian
+        )
+
+    def start(self, argv: list[str]) -> subprocess.Popen[bytes]:
+        process = subprocess.Popen(
+            argv,
+            stdout=subprocess.DEVNULL,
+            stderr=open(self.directory / "server.log", "wb"),
+            env=server_environment(),
+        )
+
+        def stop() -> None:
+            if process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(10)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait(10)
+
+        self.addCleanup(stop)
+        return process
+
+    def store(self, port: int) -> None:
+        result = run_tool(
+            [dcmtk_tool("storescu"), "127.0.0.1", str(port), str(self.sent)], timeout=30
+        )
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        uid = read_dataset(self.sent).SOPInstanceUID
+        self.assertTrue((self.output / f"CT.{uid}").exists())
+
+    def test_systemd_listening_socket(self) -> None:
+        """
+        ``--listen systemd:domain=INET:index=0`` serves on a socket passed
+        by systemd (``Accept=no``).
+        """
+        if ACTIVATE is None:
+            raise SkipTest("systemd-socket-activate is not installed")
+        port = free_port()
+        self.start(
+            [
+                ACTIVATE,
+                # Twisted needs LISTEN_FDNAMES, which systemd always sets.
+                "--fdname=dicom",
+                "-l",
+                f"127.0.0.1:{port}",
+                sys.executable,
+                "-m",
+                "dicomtw",
+                "-od",
+                str(self.output),
+                "--listen",
+                "systemd:domain=INET:index=0",
+            ]
+        )
+        _wait_for_echo(port)
+        self.store(port)
+
+    def test_systemd_accept_inetd(self) -> None:
+        """
+        ``--inetd`` serves a connection that systemd accepted and passed as
+        standard input (``Accept=yes``).
+        """
+        if ACTIVATE is None:
+            raise SkipTest("systemd-socket-activate is not installed")
+        port = free_port()
+        self.start(
+            [
+                ACTIVATE,
+                "--accept",
+                "--inetd",
+                "-l",
+                f"127.0.0.1:{port}",
+                sys.executable,
+                "-m",
+                "dicomtw",
+                "--inetd",
+                "-od",
+                str(self.output),
+            ]
+        )
+        _wait_for_echo(port)
+        self.store(port)
+
+    def test_twistd_daemon(self) -> None:
+        """
+        ``twistd`` daemonizes with a pid file and log file; SIGTERM stops it.
+        """
+        port = free_port()
+        pid_file = self.directory / "storescp.pid"
+        log_file = self.directory / "storescp.log"
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "from twisted.scripts.twistd import run; run()",
+                f"--pidfile={pid_file}",
+                f"--logfile={log_file}",
+                "storescp",
+                "-od",
+                str(self.output),
+                str(port),
+            ],
+            env=server_environment(),
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+        self.assertEqual(result.returncode, 0, result.stderr)
+        deadline = time.monotonic() + 20
+        while not pid_file.exists():
+            self.assertLess(time.monotonic(), deadline, "no pid file")
+            time.sleep(0.1)
+        pid = int(pid_file.read_text())
+        self.addCleanup(_kill_quietly, pid)
+        _wait_for_echo(port)
+        self.store(port)
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 20
+        while pid_file.exists():
+            self.assertLess(time.monotonic(), deadline, "daemon did not stop")
+            time.sleep(0.1)
+        log = log_file.read_text()
+        self.assertIn(f"starting on {port}", log)
+        self.assertIn("Server Shut Down", log)
+        self.assertNotIn("Traceback", log)
+
+
+def _kill_quietly(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
