@@ -24,8 +24,12 @@ from dicomtw.pdu import (
     PresentationContextRQ,
     PresentationResult,
     RejectResult,
+    RoleSelection,
+    SOPClassExtendedNegotiation,
     UserInformation,
+    UserItem,
 )
+from dicomtw.profiles import Profile
 from dicomtw.uids import (
     IMPLEMENTATION_CLASS_UID,
     IMPLEMENTATION_VERSION_NAME,
@@ -68,6 +72,7 @@ class Policy:
     require_implementation_uid: bool = False
     implementation_class_uid: str = IMPLEMENTATION_CLASS_UID
     implementation_version_name: str = IMPLEMENTATION_VERSION_NAME
+    profile: Profile | None = None
 
     def acceptable(self, abstract_syntax: str | None) -> bool:
         """
@@ -76,6 +81,8 @@ class Policy:
         """
         if not abstract_syntax:
             return False
+        if self.profile is not None:
+            return abstract_syntax in self.profile.contexts
         if abstract_syntax in self.abstract_syntaxes:
             return True
         return self.promiscuous and not self.is_known_uid(abstract_syntax)
@@ -148,6 +155,11 @@ def negotiate_contexts(
     refused (result 2): PS3.8 §9.3.2.2 requires odd, unique IDs.
     """
     counts = Counter(pc.context_id for pc in rq.presentation_contexts)
+    proposed_roles = {
+        item.sop_class: item
+        for item in rq.user_information.of_type(RoleSelection)
+        if isinstance(item, RoleSelection)
+    }
     answers = []
     accepted = {}
     seen = set()
@@ -156,6 +168,16 @@ def negotiate_contexts(
             continue
         seen.add(pc.context_id)
         result, syntax = _answer(pc.context_id, counts, pc, policy)
+        if (
+            result == PresentationResult.ACCEPTANCE
+            and policy.profile is not None
+            and pc.abstract_syntax is not None
+            and policy.profile.roles.get(pc.abstract_syntax) == "SCP"
+            and pc.abstract_syntax not in proposed_roles
+        ):
+            # The reference: only the SCP role configured, but the peer
+            # proposed the default (SCU) role (behaviour reference §5.4).
+            result, syntax = PresentationResult.NO_REASON, IMPLICIT_LITTLE
         answers.append(PresentationContextAC(pc.context_id, result, syntax))
         if result == PresentationResult.ACCEPTANCE and pc.abstract_syntax:
             accepted[pc.context_id] = AcceptedContext(
@@ -171,7 +193,10 @@ def _answer(
         return PresentationResult.NO_REASON, IMPLICIT_LITTLE
     if not policy.acceptable(pc.abstract_syntax):
         return PresentationResult.ABSTRACT_SYNTAX_NOT_SUPPORTED, IMPLICIT_LITTLE
-    syntax = choose_transfer_syntax(policy.transfer_syntaxes, pc.transfer_syntaxes)
+    preference = policy.transfer_syntaxes
+    if policy.profile is not None and pc.abstract_syntax is not None:
+        preference = policy.profile.contexts[pc.abstract_syntax]
+    syntax = choose_transfer_syntax(preference, pc.transfer_syntaxes)
     if syntax is None:
         return PresentationResult.TRANSFER_SYNTAXES_NOT_SUPPORTED, IMPLICIT_LITTLE
     return PresentationResult.ACCEPTANCE, syntax
@@ -233,13 +258,16 @@ def negotiate(rq: AAssociateRQ, policy: Policy) -> Outcome:
             RejectResult.NO_REASON,
             f"Association Rejected: peer maximum PDU length {send_limit} is unusable",
         )
+    extra, notes = _profile_items(rq, policy, accepted)
     user = UserInformation(
         (
             MaximumLength(policy.max_pdu),
             ImplementationClassUID(policy.implementation_class_uid),
             ImplementationVersionName(policy.implementation_version_name),
+            *extra,
         )
     )
+    warnings = warnings + notes
     ac = AAssociateAC(
         rq.called_ae,
         rq.calling_ae,
@@ -249,6 +277,54 @@ def negotiate(rq: AAssociateRQ, policy: Policy) -> Outcome:
         1,
     )
     return Outcome(ac, "", accepted, send_limit, warnings)
+
+
+def _profile_items(
+    rq: AAssociateRQ, policy: Policy, accepted: dict[int, AcceptedContext]
+) -> tuple[list[UserItem], tuple[str, ...]]:
+    """
+    The role selection and extended negotiation sub-items a profile adds to
+    the A-ASSOCIATE-AC (behaviour reference §5.4), and log notes.
+    """
+    profile = policy.profile
+    if profile is None:
+        return [], ()
+    items: list[UserItem] = []
+    notes: list[str] = []
+    accepted_classes = {context.abstract_syntax for context in accepted.values()}
+    for proposal in rq.user_information.of_type(RoleSelection):
+        assert isinstance(proposal, RoleSelection)
+        role = profile.roles.get(proposal.sop_class)
+        if role is None:
+            continue
+        scu_only = (proposal.scu_role, proposal.scp_role) == (1, 0)
+        scp_only = (proposal.scu_role, proposal.scp_role) == (0, 1)
+        scu = int(role in ("SCU", "BOTH") and not scp_only)
+        scp = int(role in ("SCP", "BOTH") and not scu_only)
+        if not (scu or scp):
+            notes.append(
+                "setting accepted SCP/SCU role to NONE, i.e. both role fields"
+                " are 0 in SCP/SCU role selection sub-item"
+            )
+        items.append(RoleSelection(proposal.sop_class, scu, scp))
+    for sop_class, info in profile.extended.items():
+        if sop_class in accepted_classes:
+            items.append(SOPClassExtendedNegotiation(sop_class, info))
+    for pc in rq.presentation_contexts:
+        if (
+            pc.abstract_syntax in profile.roles
+            and profile.roles[pc.abstract_syntax] == "SCP"
+            and pc.context_id not in accepted
+            and not any(
+                isinstance(r, RoleSelection) and r.sop_class == pc.abstract_syntax
+                for r in rq.user_information.items
+            )
+        ):
+            notes.append(
+                "ASSOC: SCP/SCU role selection failed, Default role (i.e. SCU)"
+                " proposed but only SCP role configured for acceptance"
+            )
+    return items, tuple(notes)
 
 
 def congested(rq: AAssociateRQ) -> Outcome:

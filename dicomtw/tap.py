@@ -19,6 +19,7 @@ from dicomtw.access import CallingAllowList
 from dicomtw.config import ServerConfig
 from dicomtw.negotiation import Policy, even_length
 from dicomtw.options import StoreSCPOptions
+from dicomtw.profiles import Profile, ProfileError, load, select
 from dicomtw.protocol import HostRules, ServerSettings, StorageServerFactory
 from dicomtw.scp import FileStore, FileStoreOptions, TestingOptions
 from dicomtw.sopclasses import STORAGE_SOP_CLASSES, is_known_uid
@@ -54,11 +55,35 @@ def check_output_directory(config: ServerConfig) -> None:
         raise StartupError("specified output directory is not writeable")
 
 
+def load_profile(config: ServerConfig) -> Profile | None:
+    """
+    Read and check the ``-xf`` file and profile, as the reference does at
+    start-up (behaviour reference §5.1).
+
+    :raises StartupError: with the reference's message.
+    """
+    if config.config_file is None:
+        return None
+    path, name = config.config_file
+    try:
+        with open(path, encoding="latin-1") as stream:
+            text = stream.read()
+    except OSError:
+        raise StartupError(
+            f"cannot read config file: unable to open configuration file: {path}"
+        ) from None
+    try:
+        return select(load(text), name)
+    except ProfileError as error:
+        raise StartupError(str(error)) from None
+
+
 def build_policy(config: ServerConfig) -> Policy:
     """
     The negotiation policy for ``config``.
     """
     return Policy(
+        profile=load_profile(config),
         abstract_syntaxes=STORAGE_SOP_CLASSES | {VERIFICATION},
         transfer_syntaxes=PREFERENCE_LISTS[config.ts_preference],
         promiscuous=config.promiscuous,

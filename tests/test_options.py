@@ -229,6 +229,13 @@ IMPLEMENTED: list[
     ("", "--fork", (), (), {"fork": True}),
     ("-id", "--inetd", (), (), {"inetd": True, "port": None}),
     ("+ac", "--access-control", (), (), {"access_control": True}),
+    (
+        "-xf",
+        "--config-file",
+        ("f.cfg", "Default"),
+        (),
+        {"config_file": ("f.cfg", "Default")},
+    ),
     ("", "--hosts-allow", ("a",), (), {"hosts_allow": "a"}),
     ("", "--hosts-deny", ("d",), (), {"hosts_deny": "d"}),
     (
@@ -245,13 +252,6 @@ IMPLEMENTED: list[
 UNSUPPORTED: list[
     tuple[str, str, tuple[str, ...], tuple[str, ...], dict[str, object]]
 ] = [
-    (
-        "-xf",
-        "--config-file",
-        ("f.cfg", "Default"),
-        (),
-        {"config_file": ("f.cfg", "Default")},
-    ),
     ("+te", "--write-xfer-little", (), (), {"write_xfer": "write-xfer-little"}),
     ("+tb", "--write-xfer-big", (), (), {"write_xfer": "write-xfer-big"}),
     ("+ti", "--write-xfer-implicit", (), (), {"write_xfer": "write-xfer-implicit"}),
