@@ -12,6 +12,7 @@ from twisted.logger import globalLogBeginner
 from twisted.python import usage
 
 from dicomtw import logs
+from dicomtw.logconfig import LogConfigError, apply_file
 from dicomtw.logs import stderr_observer
 from dicomtw.process import ForkingListener, serve_inetd
 from dicomtw.tap import (
@@ -55,9 +56,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         return
     if config.print_arguments:
         _print_arguments(config.expanded_arguments)
-    globalLogBeginner.beginLoggingTo(
-        [stderr_observer(config.log_level)], redirectStandardIO=False
-    )
+    _begin_logging(config)
     from twisted.internet import reactor
 
     if config.fork:
@@ -79,6 +78,23 @@ def main(argv: Sequence[str] | None = None) -> None:
     reactor.run()
 
 
+def _begin_logging(config: Any) -> None:
+    """
+    Log to standard error in the reference's format, or as ``-lc`` says.
+    """
+    if config.log_config is None:
+        globalLogBeginner.beginLoggingTo(
+            [stderr_observer(config.log_level)], redirectStandardIO=False
+        )
+        return
+    globalLogBeginner.beginLoggingTo([], redirectStandardIO=False)
+    try:
+        apply_file(config.log_config)
+    except LogConfigError as error:
+        sys.stderr.write(f"{PROGRAM}: error: --log-config: {error}\n")
+        raise SystemExit(1)
+
+
 def _run_inetd(options: Options) -> None:
     """
     ``--inetd``: one association on standard input, then exit 0.  Standard
@@ -88,7 +104,11 @@ def _run_inetd(options: Options) -> None:
     config = options.config
     from twisted.internet import reactor
 
-    logs.set_level(config.log_level)
+    if config.log_config is not None:
+        # Under inetd, -lc is the only way to log (standard error is gone).
+        _begin_logging(config)
+    else:
+        logs.set_level(config.log_level)
     settings = build_settings(config, reactor)
     check_output_directory(config)
     serve_inetd(settings, reactor, keep_stderr=False)
@@ -105,7 +125,8 @@ def _run_forking(options: Options, reactor: Any) -> None:
             f"{PROGRAM}: error: --fork needs the port parameter (not --listen)\n"
         )
         raise SystemExit(1)
-    logs.set_level(config.log_level)
+    if config.log_config is None:
+        logs.set_level(config.log_level)
     check_output_directory(config)
     log_start_up(config)
     try:

@@ -74,7 +74,6 @@ NOT_YET_SUPPORTED: frozenset[str] = frozenset(
         "--require-peer-cert",
         "--verify-peer-cert",
         "--ignore-peer-cert",
-        "--log-config",
         "--write-xfer-little",
         "--write-xfer-big",
         "--write-xfer-implicit",

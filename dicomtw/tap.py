@@ -17,6 +17,7 @@ from twisted.logger import Logger
 from dicomtw import logs
 from dicomtw.access import CallingAllowList
 from dicomtw.config import ServerConfig
+from dicomtw.logconfig import LogConfigError, apply_file
 from dicomtw.negotiation import Policy, even_length
 from dicomtw.options import StoreSCPOptions
 from dicomtw.profiles import Profile, ProfileError, load, select
@@ -199,7 +200,13 @@ def makeService(options: StoreSCPOptions, reactor: Any = None) -> service.IServi
         raise StartupError(
             "--inetd and --fork are served by the dicomtw-storescp command"
         )
-    logs.set_level(config.log_level)
+    if config.log_config is not None:
+        try:
+            apply_file(config.log_config)
+        except LogConfigError as error:
+            raise StartupError(f"--log-config: {error}") from None
+    else:
+        logs.set_level(config.log_level)
     check_output_directory(config)
     log_start_up(config)
     if config.max_pdu & 1:

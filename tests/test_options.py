@@ -480,15 +480,13 @@ class SpellingTests(SynchronousTestCase):
     def test_log_config(self) -> None:
         """
         ``-lc`` and ``--log-config`` accept a file that sets up the root
-        logger, and are then refused as not supported yet.
+        logger.
         """
         path = temporary_path(self)
         with open(path, "w") as stream:
             stream.write("# logging\nlog4cplus.rootLogger = INFO, console\n")
         for spelling in ("-lc", "--log-config"):
-            self.assertEqual(parse_all(spelling, path, PORT).log_config, path)
-            error = self.assertRaises(usage.UsageError, parse, spelling, path, PORT)
-            self.assertEqual(str(error), "--log-config is not supported yet")
+            self.assertEqual(parse(spelling, path, PORT).log_config, path)
 
     def test_options_mapping(self) -> None:
         """
