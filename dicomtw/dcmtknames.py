@@ -85,8 +85,12 @@ SOP_CLASS_NAMES: dict[str, str] = {
     "EnhancedUSVolumeStorage": "1.2.840.10008.5.1.4.1.1.6.2",
     "SecondaryCaptureImageStorage": "1.2.840.10008.5.1.4.1.1.7",
     "MultiframeSingleBitSecondaryCaptureImageStorage": "1.2.840.10008.5.1.4.1.1.7.1",
-    "MultiframeGrayscaleByteSecondaryCaptureImageStorage": "1.2.840.10008.5.1.4.1.1.7.2",
-    "MultiframeGrayscaleWordSecondaryCaptureImageStorage": "1.2.840.10008.5.1.4.1.1.7.3",
+    "MultiframeGrayscaleByteSecondaryCaptureImageStorage": (
+        "1.2.840.10008.5.1.4.1.1.7.2"
+    ),
+    "MultiframeGrayscaleWordSecondaryCaptureImageStorage": (
+        "1.2.840.10008.5.1.4.1.1.7.3"
+    ),
     "MultiframeTrueColorSecondaryCaptureImageStorage": "1.2.840.10008.5.1.4.1.1.7.4",
     "RETIRED_StandaloneOverlayStorage": "1.2.840.10008.5.1.4.1.1.8",
     "RETIRED_StandaloneCurveStorage": "1.2.840.10008.5.1.4.1.1.9",
@@ -113,12 +117,20 @@ SOP_CLASS_NAMES: dict[str, str] = {
     "PseudoColorSoftcopyPresentationStateStorage": "1.2.840.10008.5.1.4.1.1.11.3",
     "BlendingSoftcopyPresentationStateStorage": "1.2.840.10008.5.1.4.1.1.11.4",
     "XAXRFGrayscaleSoftcopyPresentationStateStorage": "1.2.840.10008.5.1.4.1.1.11.5",
-    "GrayscalePlanarMPRVolumetricPresentationStateStorage": "1.2.840.10008.5.1.4.1.1.11.6",
-    "CompositingPlanarMPRVolumetricPresentationStateStorage": "1.2.840.10008.5.1.4.1.1.11.7",
+    "GrayscalePlanarMPRVolumetricPresentationStateStorage": (
+        "1.2.840.10008.5.1.4.1.1.11.6"
+    ),
+    "CompositingPlanarMPRVolumetricPresentationStateStorage": (
+        "1.2.840.10008.5.1.4.1.1.11.7"
+    ),
     "AdvancedBlendingPresentationStateStorage": "1.2.840.10008.5.1.4.1.1.11.8",
     "VolumeRenderingVolumetricPresentationStateStorage": "1.2.840.10008.5.1.4.1.1.11.9",
-    "SegmentedVolumeRenderingVolumetricPresentationStateStorage": "1.2.840.10008.5.1.4.1.1.11.10",
-    "MultipleVolumeRenderingVolumetricPresentationStateStorage": "1.2.840.10008.5.1.4.1.1.11.11",
+    "SegmentedVolumeRenderingVolumetricPresentationStateStorage": (
+        "1.2.840.10008.5.1.4.1.1.11.10"
+    ),
+    "MultipleVolumeRenderingVolumetricPresentationStateStorage": (
+        "1.2.840.10008.5.1.4.1.1.11.11"
+    ),
     "XRayAngiographicImageStorage": "1.2.840.10008.5.1.4.1.1.12.1",
     "EnhancedXAImageStorage": "1.2.840.10008.5.1.4.1.1.12.1.1",
     "XRayRadiofluoroscopicImageStorage": "1.2.840.10008.5.1.4.1.1.12.2",
@@ -129,8 +141,12 @@ SOP_CLASS_NAMES: dict[str, str] = {
     "BreastTomosynthesisImageStorage": "1.2.840.10008.5.1.4.1.1.13.1.3",
     "BreastProjectionXRayImageStorageForPresentation": "1.2.840.10008.5.1.4.1.1.13.1.4",
     "BreastProjectionXRayImageStorageForProcessing": "1.2.840.10008.5.1.4.1.1.13.1.5",
-    "IntravascularOpticalCoherenceTomographyImageStorageForPresentation": "1.2.840.10008.5.1.4.1.1.14.1",
-    "IntravascularOpticalCoherenceTomographyImageStorageForProcessing": "1.2.840.10008.5.1.4.1.1.14.2",
+    "IntravascularOpticalCoherenceTomographyImageStorageForPresentation": (
+        "1.2.840.10008.5.1.4.1.1.14.1"
+    ),
+    "IntravascularOpticalCoherenceTomographyImageStorageForProcessing": (
+        "1.2.840.10008.5.1.4.1.1.14.2"
+    ),
     "NuclearMedicineImageStorage": "1.2.840.10008.5.1.4.1.1.20",
     "ParametricMapStorage": "1.2.840.10008.5.1.4.1.1.30",
     "RawDataStorage": "1.2.840.10008.5.1.4.1.1.66",
@@ -155,10 +171,18 @@ SOP_CLASS_NAMES: dict[str, str] = {
     "OphthalmicPhotography16BitImageStorage": "1.2.840.10008.5.1.4.1.1.77.1.5.2",
     "StereometricRelationshipStorage": "1.2.840.10008.5.1.4.1.1.77.1.5.3",
     "OphthalmicTomographyImageStorage": "1.2.840.10008.5.1.4.1.1.77.1.5.4",
-    "WideFieldOphthalmicPhotographyStereographicProjectionImageStorage": "1.2.840.10008.5.1.4.1.1.77.1.5.5",
-    "WideFieldOphthalmicPhotography3DCoordinatesImageStorage": "1.2.840.10008.5.1.4.1.1.77.1.5.6",
-    "OphthalmicOpticalCoherenceTomographyEnFaceImageStorage": "1.2.840.10008.5.1.4.1.1.77.1.5.7",
-    "OphthalmicOpticalCoherenceTomographyBscanVolumeAnalysisStorage": "1.2.840.10008.5.1.4.1.1.77.1.5.8",
+    "WideFieldOphthalmicPhotographyStereographicProjectionImageStorage": (
+        "1.2.840.10008.5.1.4.1.1.77.1.5.5"
+    ),
+    "WideFieldOphthalmicPhotography3DCoordinatesImageStorage": (
+        "1.2.840.10008.5.1.4.1.1.77.1.5.6"
+    ),
+    "OphthalmicOpticalCoherenceTomographyEnFaceImageStorage": (
+        "1.2.840.10008.5.1.4.1.1.77.1.5.7"
+    ),
+    "OphthalmicOpticalCoherenceTomographyBscanVolumeAnalysisStorage": (
+        "1.2.840.10008.5.1.4.1.1.77.1.5.8"
+    ),
     "VLWholeSlideMicroscopyImageStorage": "1.2.840.10008.5.1.4.1.1.77.1.6",
     "DermoscopicPhotographyImageStorage": "1.2.840.10008.5.1.4.1.1.77.1.7",
     "RETIRED_VLMultiframeImageStorage": "1.2.840.10008.5.1.4.1.1.77.2",
@@ -171,7 +195,9 @@ SOP_CLASS_NAMES: dict[str, str] = {
     "OphthalmicAxialMeasurementsStorage": "1.2.840.10008.5.1.4.1.1.78.7",
     "IntraocularLensCalculationsStorage": "1.2.840.10008.5.1.4.1.1.78.8",
     "MacularGridThicknessAndVolumeReportStorage": "1.2.840.10008.5.1.4.1.1.79.1",
-    "OphthalmicVisualFieldStaticPerimetryMeasurementsStorage": "1.2.840.10008.5.1.4.1.1.80.1",
+    "OphthalmicVisualFieldStaticPerimetryMeasurementsStorage": (
+        "1.2.840.10008.5.1.4.1.1.80.1"
+    ),
     "OphthalmicThicknessMapStorage": "1.2.840.10008.5.1.4.1.1.81.1",
     "CornealTopographyMapStorage": "1.2.840.10008.5.1.4.1.1.82.1",
     "DRAFT_SRTextStorage": "1.2.840.10008.5.1.4.1.1.88.1",

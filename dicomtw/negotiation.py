@@ -372,8 +372,10 @@ _RESULT_TEXT = {
     PresentationResult.ACCEPTANCE: "Accepted",
     PresentationResult.USER_REJECTION: "User Rejection",
     PresentationResult.NO_REASON: "Provider Rejection",
-    PresentationResult.ABSTRACT_SYNTAX_NOT_SUPPORTED: "Abstract Syntax Not Supported",
-    PresentationResult.TRANSFER_SYNTAXES_NOT_SUPPORTED: "Transfer Syntaxes Not Supported",
+    PresentationResult.ABSTRACT_SYNTAX_NOT_SUPPORTED: ("Abstract Syntax Not Supported"),
+    PresentationResult.TRANSFER_SYNTAXES_NOT_SUPPORTED: (
+        "Transfer Syntaxes Not Supported"
+    ),
 }
 
 
@@ -382,19 +384,19 @@ def describe_ac(ac: AAssociateAC, rq: AAssociateRQ) -> str:
     A multi-line account of an A-ASSOCIATE-AC for the debug log.
     """
     abstract = {pc.context_id: pc.abstract_syntax for pc in rq.presentation_contexts}
+    user = ac.user_information
     lines = [
         "====================== BEGIN A-ASSOCIATE-AC =====================",
-        f"Our Implementation Class UID:      {ac.user_information.implementation_class_uid}",
-        f"Our Implementation Version Name:   {ac.user_information.implementation_version_name}",
+        f"Our Implementation Class UID:      {user.implementation_class_uid}",
+        f"Our Implementation Version Name:   {user.implementation_version_name}",
         f"Application Context Name:    {ac.application_context}",
         f"Responding Application Name: {ac.called_ae}",
         f"Our Max PDU Receive Size:    {ac.user_information.maximum_length}",
         "Presentation Contexts:",
     ]
     for pc in ac.presentation_contexts:
-        lines.append(
-            f"  Context ID:        {pc.context_id} ({_RESULT_TEXT.get(pc.result, pc.result)})"
-        )
+        result = _RESULT_TEXT.get(pc.result, pc.result)
+        lines.append(f"  Context ID:        {pc.context_id} ({result})")
         lines.append(f"    Abstract Syntax: ={abstract.get(pc.context_id) or ''}")
         if pc.result == PresentationResult.ACCEPTANCE:
             lines.append(f"    Accepted Transfer Syntax: ={pc.transfer_syntax}")

@@ -172,7 +172,8 @@ def load(text: str) -> dict[str, Profile]:
             uid = _uid(abstract, SOP_CLASS_NAMES, "abstract syntax")
             if _label(syntaxes) not in transfer_lists:
                 raise ProfileError(
-                    f"cannot read config file: transfer syntax key undefined: {syntaxes}"
+                    "cannot read config file: transfer syntax key undefined:"
+                    f" {syntaxes}"
                 )
             contexts.append((uid, transfer_lists[_label(syntaxes)]))
         context_lists[label] = contexts

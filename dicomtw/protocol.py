@@ -568,8 +568,10 @@ class DICOMServerProtocol(protocol.Protocol):
             return
         limit = self.outcome.peer_max_pdu or 16384
         for encoded in fragment(context_id, command, limit, command=True):
-            # The machine checks the state; the bytes are already encoded.
-            effects = self.machine.send_data(_Encoded(encoded))  # type: ignore[arg-type]
+            # The machine checks the state; the bytes are already encoded,
+            # so a stand-in with the same encode() is given, not a PDataTF.
+            pdata = _Encoded(encoded)
+            effects = self.machine.send_data(pdata)  # type: ignore[arg-type]
             self._run(effects)
 
     # -- timers ----------------------------------------------------------

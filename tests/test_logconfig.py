@@ -118,7 +118,8 @@ log4cplus.appender.roll.MaxBackupIndex = 2
             "log4cplus.appender.a = log4cplus::ConsoleAppender",
             "log4cplus.rootLogger = INFO, missing",
             "log4cplus.rootLogger = LOUD",
-            "log4cplus.rootLogger = INFO, a\nlog4cplus.appender.a = log4cplus::NTEventLogAppender",
+            "log4cplus.rootLogger = INFO, a\n"
+            "log4cplus.appender.a = log4cplus::NTEventLogAppender",
         ):
             self.assertRaises(LogConfigError, configure, text)
 

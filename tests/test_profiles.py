@@ -138,7 +138,8 @@ class LoadTests(SynchronousTestCase):
             ),
             (
                 EXAMPLE.replace("VerificationSOPClass\\Plain", "VerificationSOPClass"),
-                "syntax error: missing '\\' in entry PRESENTATIONCONTEXT1 in config file",
+                "syntax error: missing '\\' in entry PRESENTATIONCONTEXT1"
+                " in config file",
             ),
             (
                 EXAMPLE.replace(
@@ -148,7 +149,8 @@ class LoadTests(SynchronousTestCase):
             ),
             (
                 EXAMPLE.replace("020003000000", "02000X"),
-                "parse error in extended negotiation data in entry EXTENDEDNEGOTIATION1 in config file",
+                "parse error in extended negotiation data in entry"
+                " EXTENDEDNEGOTIATION1 in config file",
             ),
             (
                 EXAMPLE.replace("= SmallSCP", "= Missing"),
@@ -171,12 +173,14 @@ class LoadTests(SynchronousTestCase):
         duplicated = load(
             EXAMPLE.replace(
                 "PresentationContext4 = 1.2.3.999.1\\Plain",
-                "PresentationContext4 = 1.2.3.999.1\\Plain\nPresentationContext5 = CTImageStorage\\Plain",
+                "PresentationContext4 = 1.2.3.999.1\\Plain\n"
+                "PresentationContext5 = CTImageStorage\\Plain",
             )
         )
         self.assertEqual(
             str(self.assertRaises(ProfileError, select, duplicated, "Small")),
-            "profile 'SMALL' is not valid for SCP use, duplicate abstract syntaxes found",
+            "profile 'SMALL' is not valid for SCP use, duplicate abstract"
+            " syntaxes found",
         )
 
     def test_numbering_stops_at_gap(self) -> None:
