@@ -16,6 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from pydicom.dataset import FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian
 from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
@@ -185,3 +186,75 @@ def _kill_quietly(pid: int) -> None:
         os.kill(pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
+
+
+@requires_dcmtk
+class TLSEndpointTests(SynchronousTestCase):
+    """
+    ``--listen ssl:...`` serves DICOM over TLS with a certificate made by
+    the openssl command; DCMTK's storescu (verifying the server against
+    it) and pynetdicom's TLS client store through it.
+    """
+
+    def test_ssl_endpoint(self) -> None:
+        """
+        storescu ``+tla +cf`` and pynetdicom with ``tls_args`` both store.
+        """
+        openssl = shutil.which("openssl")
+        if openssl is None:
+            raise SkipTest("the openssl command is not installed")
+        directory = Path(tempfile.mkdtemp(prefix="dicomtw-tls-"))
+        key, cert = directory / "key.pem", directory / "cert.pem"
+        made = subprocess.run(
+            [
+                openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                "-keyout", str(key), "-out", str(cert), "-days", "2",
+                "-subj", "/CN=localhost",
+                "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+            ],
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )  # fmt: skip
+        self.assertEqual(made.returncode, 0, made.stderr)
+        output = directory / "out"
+        output.mkdir()
+        port = free_port()
+        server = subprocess.Popen(
+            [
+                sys.executable, "-m", "dicomtw", "-od", str(output), "--listen",
+                f"ssl:{port}:privateKey={key}:certKey={cert}:interface=127.0.0.1",
+            ],
+            stderr=subprocess.DEVNULL,
+            env=server_environment(),
+        )  # fmt: skip
+        self.addCleanup(server.wait, 10)
+        self.addCleanup(server.terminate)
+        sent = write_object(
+            make_ct("tls"), directory / "ct.dcm", ExplicitVRLittleEndian
+        )
+        storescu = [dcmtk_tool("storescu"), "+tla", "+cf", str(cert)]
+        deadline = time.monotonic() + 20
+        while run_tool([*storescu, "127.0.0.1", str(port), str(sent)]).returncode:
+            self.assertLess(time.monotonic(), deadline, "storescu over TLS failed")
+            time.sleep(0.3)
+        uid = read_dataset(sent).SOPInstanceUID
+        self.assertTrue((output / f"CT.{uid}").exists())
+
+        import ssl
+
+        from pynetdicom import AE
+
+        context = ssl.create_default_context(cafile=str(cert))
+        ae = AE(ae_title="TLSSCU")
+        ae.add_requested_context("1.2.840.10008.5.1.4.1.1.2", ExplicitVRLittleEndian)
+        dataset = make_ct("tls-pynetdicom")
+        dataset.file_meta = FileMetaDataset()
+        dataset.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+        assoc = ae.associate("127.0.0.1", port, tls_args=(context, "localhost"))
+        self.assertTrue(assoc.is_established)
+        try:
+            self.assertEqual(assoc.send_c_store(dataset).Status, 0)
+        finally:
+            assoc.release()
+        self.assertTrue((output / f"CT.{dataset.SOPInstanceUID}").exists())
