@@ -251,6 +251,7 @@ class ForkingListener:
             factory = OneAssociationFactory(
                 self.make_settings(reactor), reactor, reactor.stop
             )
+            factory.child_process = True
             if adopt(reactor, os.dup(connection.fileno()), factory):
                 connection.close()
                 reactor.run()

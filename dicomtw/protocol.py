@@ -11,6 +11,7 @@ while the store sink is behind (back-pressure) or a response is pending.
 from __future__ import annotations
 
 import itertools
+import os
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -419,7 +420,14 @@ class DICOMServerProtocol(protocol.Protocol):
         self.calling_ae = rq.calling_ae
         self.called_ae = rq.called_ae
         dump_level = "info" if self.settings.verbose_pc else "debug"
-        self.log.info("Association Received", **self._fields())
+        if self.factory.child_process:
+            self.log.info(
+                "Association Received in child process (pid: {pid})",
+                pid=os.getpid(),
+                **self._fields(),
+            )
+        else:
+            self.log.info("Association Received", **self._fields())
         self.log.emit(
             _level(dump_level),
             "Parameters:\n{dump}",
@@ -651,6 +659,8 @@ class StorageServerFactory(protocol.Factory):
         self.reactor = reactor
         self.active: set[DICOMServerProtocol] = set()
         self.connections: set[DICOMServerProtocol] = set()
+        #: Set in a ``--fork`` child, for the reference's log line.
+        self.child_process = False
         self.draining = False
         self._drained: Deferred[None] | None = None
         self._drain_timer: IDelayedCall | None = None

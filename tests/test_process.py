@@ -212,6 +212,21 @@ class ForkTests(SynchronousTestCase):
             self.assertEqual(sender.wait(60), 0)
         self.assertEqual(len(list(self.output.glob("CT.*"))), 8)
 
+    def test_child_logs_its_pid(self) -> None:
+        """
+        A child logs the reference's "Association Received in child
+        process (pid: N)" at -v.
+        """
+        port = self.serve("-v")
+        self.assertEqual(
+            run_tool([dcmtk_tool("echoscu"), "127.0.0.1", str(port)]).returncode, 0
+        )
+        deadline = time.monotonic() + 10
+        log = self.directory / "server.log"
+        while "in child process (pid: " not in log.read_text():
+            self.assertLess(time.monotonic(), deadline, log.read_text())
+            time.sleep(0.1)
+
     def test_killed_child_leaves_nothing(self) -> None:
         """
         A child killed in the middle of a data set leaves no spool file,
