@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import os
 import re
+import time
+import uuid
 
 from dicomtw.sopclasses import file_prefix
 
@@ -50,10 +52,14 @@ def default_file_name(sop_class: str, sop_instance: str, extension: str = "") ->
     :returns: a file name without directory.
     :raises ValueError: if the extension contains a path separator or NUL.
     """
-    if _has_separator(extension):
-        raise ValueError(f"file name extension {extension!r} contains a separator")
+    _check_extension(extension)
     clean, _changed = sanitise_uid(sop_instance)
     return f"{file_prefix(sop_class)}.{clean}{extension}"
+
+
+def _check_extension(extension: str) -> None:
+    if _has_separator(extension):
+        raise ValueError(f"file name extension {extension!r} contains a separator")
 
 
 def safe_join(directory: str, name: str) -> str:
@@ -86,3 +92,45 @@ def _has_separator(text: str) -> bool:
     :returns: True if any separator character occurs in it.
     """
     return any(character in text for character in _SEPARATORS)
+
+
+def unique_file_name(sop_class: str, extension: str = "") -> str:
+    """
+    ``+uf``: ``<prefix>.X.<new UID><extension>`` with a freshly made UID
+    (a ``2.25`` UUID-derived one), so that it never collides (§7.4).
+    """
+    _check_extension(extension)
+    return f"{file_prefix(sop_class)}.X.2.25.{uuid.uuid4().int}{extension}"
+
+
+class TimeNamer:
+    """
+    ``-tn``: ``<YYYYMMDDhhmmssmmm>[_<NNNN>].<prefix><extension>`` in local
+    time, with the reference's serial scheme (§7.5): a serial is added only
+    when the name would equal the previous one this namer gave, and reset
+    as soon as a name differs.
+    """
+
+    def __init__(self) -> None:
+        self._previous: str | None = None
+        self._counter: int | None = None
+
+    def name(self, sop_class: str, extension: str, now: float) -> str:
+        """
+        :param now: the reception time of the command, seconds since the
+            epoch.
+        """
+        _check_extension(extension)
+        stamp = time.strftime("%Y%m%d%H%M%S", time.localtime(now))
+        stamp += f"{int(now * 1000) % 1000:03d}"
+        suffix = f".{file_prefix(sop_class)}{extension}"
+        serial = "" if self._counter is None else f"_{self._counter:04d}"
+        candidate = f"{stamp}{serial}{suffix}"
+        if candidate == self._previous:
+            self._counter = 0 if self._counter is None else self._counter + 1
+            candidate = f"{stamp}_{self._counter:04d}{suffix}"
+        else:
+            self._counter = None
+            candidate = f"{stamp}{suffix}"
+        self._previous = candidate
+        return candidate

@@ -88,8 +88,6 @@ NOT_YET_SUPPORTED: frozenset[str] = frozenset(
         "--sort-conc-studies",
         "--sort-on-study-uid",
         "--sort-on-patientname",
-        "--timenames",
-        "--unique-filenames",
         "--exec-on-reception",
         "--exec-on-eostudy",
         "--rename-on-eostudy",

@@ -35,7 +35,13 @@ from dicomtw.dimse import (
 )
 from dicomtw.errors import AbortReason, AbortSource, DataSetError, ProtocolError
 from dicomtw.logs import GATE, enabled
-from dicomtw.naming import default_file_name, safe_join, sanitise_uid
+from dicomtw.naming import (
+    TimeNamer,
+    default_file_name,
+    safe_join,
+    sanitise_uid,
+    unique_file_name,
+)
 from dicomtw.negotiation import AcceptedContext
 from dicomtw.reencode import REENCODABLE, plan
 from dicomtw.scanner import (
@@ -181,12 +187,15 @@ class FileStoreOptions:
     :ivar bit_preserving: ``+B``: file meta from the command.
     :ivar write_dataset: ``-F``: no preamble and meta information.
     :ivar fsync: flush each file and its directory to stable storage.
+    :ivar naming: ``default`` (``-uf``), ``unique`` (``+uf``) or ``time``
+        (``-tn``).
     """
 
     directory: str = "."
     bit_preserving: bool = False
     write_dataset: bool = False
     extension: str = ""
+    naming: str = "default"
     fsync: bool = True
     ignore: bool = False
 
@@ -208,6 +217,7 @@ class FileStore:
         self.options = options
         self.reactor = reactor
         self.threadpool = threadpool
+        self._time_names = TimeNamer()
 
     def run_blocking(self, function: Callable[..., Any], *args: Any) -> Deferred[Any]:
         """
@@ -216,6 +226,20 @@ class FileStore:
         pool = self.threadpool or self.reactor.getThreadPool()
         return deferToThreadPool(self.reactor, pool, function, *args)
 
+    def _file_name(self, request: StoreRequest) -> str:
+        """
+        The file name by ``-uf``, ``+uf`` or ``-tn`` (behaviour reference
+        §7.3-7.5), taken when the command arrives.
+        """
+        extension = self.options.extension
+        if self.options.naming == "unique":
+            return unique_file_name(request.sop_class, extension)
+        if self.options.naming == "time":
+            return self._time_names.name(
+                request.sop_class, extension, self.reactor.seconds()
+            )
+        return default_file_name(request.sop_class, request.sop_instance, extension)
+
     def begin(self, request: StoreRequest) -> IStoreSink:
         """
         Open a sink that spools ``request``'s data set into a file.
@@ -223,7 +247,7 @@ class FileStore:
         if self.options.ignore:
             return DiscardSink()
         clean, changed = sanitise_uid(request.sop_instance)
-        if changed:
+        if changed and self.options.naming == "default":
             self.log.warn(
                 "Sanitized unusual characters in SOP Instance UID, converted"
                 ' from "{raw}" to "{clean}".',
@@ -231,9 +255,7 @@ class FileStore:
                 clean=clean,
                 assoc=request.association.assoc_id,
             )
-        name = default_file_name(
-            request.sop_class, request.sop_instance, self.options.extension
-        )
+        name = self._file_name(request)
         path = safe_join(self.options.directory, name)
         return FileSink(self, request, path)
 

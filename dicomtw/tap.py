@@ -105,6 +105,11 @@ def build_settings(config: ServerConfig, reactor: Any) -> ServerSettings:
             bit_preserving=config.bit_preserving,
             write_dataset=config.write_dataset,
             extension=config.filename_extension,
+            naming=(
+                "unique"
+                if config.unique_filenames
+                else "time" if config.timenames else "default"
+            ),
             fsync=config.fsync,
             ignore=config.ignore,
         ),

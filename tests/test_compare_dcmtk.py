@@ -219,3 +219,49 @@ class ReencodingTests(SynchronousTestCase):
             _, expected = split_part10((outputs["dcmtk"] / name).read_bytes())
             _, got = split_part10((outputs["dicomtw"] / name).read_bytes())
             self.assertEqual(got, expected, f"data set of {name} differs")
+
+
+@requires_dcmtk
+class GeneratedNamesTests(SynchronousTestCase):
+    """
+    ``+uf`` and ``-tn`` (with ``-fe``) name files in the reference's shapes,
+    checked on both servers with the same objects.
+    """
+
+    def test_shapes(self) -> None:
+        """
+        Every name matches the shape both programs produce.
+        """
+        directory = Path(tempfile.mkdtemp(prefix="dicomtw-names-"))
+        corpus = directory / "corpus"
+        corpus.mkdir()
+        for index in range(4):
+            write_object(
+                OBJECT_MAKERS["ct"](f"names-{index}"),
+                corpus / f"ct{index}.dcm",
+                ExplicitVRLittleEndian,
+            )
+        shapes = {
+            ("+uf",): r"^CT\.X\.[0-9.]+$",
+            ("-tn", "-fe", ".dcm"): r"^\d{17}(_\d{4})?\.CT\.dcm$",
+        }
+        for options, shape in shapes.items():
+            for kind in ("dcmtk", "dicomtw"):
+                output = Path(tempfile.mkdtemp(prefix=f"{kind}-", dir=directory))
+                with ServerProcess(output, list(options), kind=kind) as server:
+                    result = run_tool(
+                        [
+                            dcmtk_tool("storescu"),
+                            "127.0.0.1",
+                            str(server.port),
+                            "+sd",
+                            str(corpus),
+                        ]
+                    )
+                    self.assertEqual(result.returncode, 0, result.stderr)
+                names = sorted(p.name for p in output.iterdir())
+                self.assertGreaterEqual(len(names), 1, (kind, options))
+                for name in names:
+                    self.assertRegex(name, shape, (kind, options))
+                if options == ("+uf",):
+                    self.assertEqual(len(names), 4, kind)

@@ -9,12 +9,19 @@ import os
 import re
 import shutil
 import tempfile
+import time
 
 from hypothesis import given
 from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
-from dicomtw.naming import default_file_name, safe_join, sanitise_uid
+from dicomtw.naming import (
+    TimeNamer,
+    default_file_name,
+    safe_join,
+    sanitise_uid,
+    unique_file_name,
+)
 from dicomtw.sopclasses import (
     FILE_PREFIXES,
     STORAGE_SOP_CLASSES,
@@ -397,3 +404,57 @@ class SopClassTests(SynchronousTestCase):
         self.assertTrue(is_known_uid("1.2.840.10008.1.2.1"))
         self.assertFalse(is_known_uid("1.2.3.4.5"))
         self.assertFalse(is_known_uid("1.2.840.10008.5.1.4.1.1.999"))
+
+
+class GeneratedNameTests(SynchronousTestCase):
+    """
+    ``+uf`` and ``-tn`` names (behaviour reference §7.4, §7.5).
+    """
+
+    def test_unique(self) -> None:
+        """
+        Unique names have the reference's shape and never repeat.
+        """
+        first = unique_file_name("1.2.840.10008.5.1.4.1.1.2", ".dcm")
+        second = unique_file_name("1.2.840.10008.5.1.4.1.1.2", ".dcm")
+        self.assertRegex(first, r"^CT\.X\.2\.25\.\d+\.dcm$")
+        self.assertNotEqual(first, second)
+
+    def test_time_names_in_one_millisecond(self) -> None:
+        """
+        Same-class objects in one millisecond get serials 0000, 0001, ...;
+        interleaved classes reset the serial, so the fourth name repeats
+        the first, as in the reference.
+        """
+        now = time.mktime((2026, 12, 3, 16, 21, 23, 0, 0, -1)) + 0.112
+        ct, mr = "1.2.840.10008.5.1.4.1.1.2", "1.2.840.10008.5.1.4.1.1.4"
+        namer = TimeNamer()
+        self.assertEqual(
+            [namer.name(ct, "", now) for _ in range(3)],
+            [
+                "20261203162123112.CT",
+                "20261203162123112_0000.CT",
+                "20261203162123112_0001.CT",
+            ],
+        )
+        namer = TimeNamer()
+        self.assertEqual(
+            [namer.name(uid, "", now) for uid in (ct, ct, mr, ct)],
+            [
+                "20261203162123112.CT",
+                "20261203162123112_0000.CT",
+                "20261203162123112.MR",
+                "20261203162123112.CT",
+            ],
+        )
+
+    def test_time_names_extension_and_new_millisecond(self) -> None:
+        """
+        ``-fe`` is appended without a dot; a new millisecond starts again
+        without a serial.
+        """
+        now = time.mktime((2026, 12, 3, 16, 21, 24, 0, 0, -1)) + 0.743
+        namer = TimeNamer()
+        ct = "1.2.840.10008.5.1.4.1.1.2"
+        self.assertEqual(namer.name(ct, "XYZ", now), "20261203162124743.CTXYZ")
+        self.assertEqual(namer.name(ct, "XYZ", now + 0.001), "20261203162124744.CTXYZ")

@@ -229,6 +229,8 @@ IMPLEMENTED: list[
     ("", "--fork", (), (), {"fork": True}),
     ("-id", "--inetd", (), (), {"inetd": True, "port": None}),
     ("+ac", "--access-control", (), (), {"access_control": True}),
+    ("+uf", "--unique-filenames", (), (), {"unique_filenames": True}),
+    ("-tn", "--timenames", (), (), {"timenames": True}),
     (
         "-xf",
         "--config-file",
@@ -284,8 +286,6 @@ UNSUPPORTED: list[
         (),
         {"sort": "sort-on-patientname", "sort_prefix": None},
     ),
-    ("+uf", "--unique-filenames", (), (), {"unique_filenames": True}),
-    ("-tn", "--timenames", (), (), {"timenames": True}),
     ("-xcr", "--exec-on-reception", ("echo #f",), (), {"exec_on_reception": "echo #f"}),
     (
         "-xcs",
@@ -851,8 +851,8 @@ PRECEDENCE: list[tuple[list[str], str]] = [
         ["-xf", "f", "p", "+B", "+u", PORT],
         "--enable-new-vr not allowed with --bit-preserving",
     ),
-    (["+cl", "5", "-tn", PORT], "--compression-level is not supported yet"),
-    (["-tn", "+cl", "5", PORT], "--timenames is not supported yet"),
+    (["+cl", "5", "+e", "-e", PORT], "--compression-level is not supported yet"),
+    (["-e", "+cl", "5", PORT], "--length-undefined is not supported yet"),
 ]
 
 
@@ -917,7 +917,7 @@ class ErrorTests(_ErrorAssertions):
             (["-q", "--bogus"], False),
             (["+v", "-v", "-q", PORT], True),
             (["-q", "-ll", "info", PORT], False),
-            (["-q", "-tn", PORT], False),
+            (["-q", "-e", PORT], False),
         ]:
             error = self.assertRaises(CommandLineError, parse_command_line, arguments)
             self.assertEqual(error.silent, silent, arguments)
