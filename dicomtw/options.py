@@ -93,9 +93,6 @@ NOT_YET_SUPPORTED: frozenset[str] = frozenset(
         "--rename-on-eostudy",
         "--eostudy-timeout",
         "--exec-sync",
-        "--on-duplicate keep",
-        "--on-duplicate unique",
-        "--on-duplicate reject",
     }
 )
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from twisted.internet.defer import Deferred, succeed
 from twisted.internet.interfaces import IReactorTime
@@ -189,6 +189,9 @@ class FileStoreOptions:
     :ivar fsync: flush each file and its directory to stable storage.
     :ivar naming: ``default`` (``-uf``), ``unique`` (``+uf``) or ``time``
         (``-tn``).
+    :ivar on_duplicate: when the file exists: ``overwrite`` (the
+        reference), ``keep`` it, store under a ``unique`` numbered name, or
+        ``reject`` the object.
     """
 
     directory: str = "."
@@ -196,6 +199,7 @@ class FileStoreOptions:
     write_dataset: bool = False
     extension: str = ""
     naming: str = "default"
+    on_duplicate: str = "overwrite"
     fsync: bool = True
     ignore: bool = False
 
@@ -258,6 +262,14 @@ class FileStore:
         name = self._file_name(request)
         path = safe_join(self.options.directory, name)
         return FileSink(self, request, path)
+
+
+def _numbered(path: str, extension: str) -> Iterator[str]:
+    """
+    ``--on-duplicate unique``: ``<name>_1<extension>``, ``<name>_2...``.
+    """
+    base = path[: len(path) - len(extension)] if extension else path
+    return (f"{base}_{number}{extension}" for number in range(1, 10000))
 
 
 def _missing(scanner: DataSetScanner, tag: int) -> str | None:
@@ -521,12 +533,28 @@ class FileSink:
         self._step()
         return finished
 
-    def _commit_blocking(self, chunks: Sequence[memoryview | bytes]) -> bool:
+    def _commit_blocking(
+        self, chunks: Sequence[memoryview | bytes]
+    ) -> tuple[bool, bool, str]:
+        """
+        :returns: whether the object was stored, whether it replaced a
+            file, and its path.
+        """
         self._write_blocking(chunks)
         if self._reencoding_needed():
             self._reencode_blocking()
-        assert self._spool is not None
-        return self._spool.commit(self.path, overwrite=True)
+        spool = self._spool
+        assert spool is not None
+        mode = self.store.options.on_duplicate
+        if mode == "overwrite":
+            return True, spool.commit(self.path, overwrite=True), self.path
+        alternatives = _numbered(self.path, self.store.options.extension)
+        stored = spool.commit(
+            self.path,
+            overwrite=False,
+            alternatives=alternatives if mode == "unique" else (),
+        )
+        return stored, False, spool.final_path or self.path
 
     def _reencoding_needed(self) -> bool:
         options = self.store.options
@@ -589,7 +617,8 @@ class FileSink:
         if self._spool is not None:
             self._spool.discard()
 
-    def _committed(self, replaced: bool) -> None:
+    def _committed(self, outcome: tuple[bool, bool, str]) -> None:
+        stored, replaced, path = outcome
         self._busy = False
         if self._reencode_error:
             self.log.warn(
@@ -598,7 +627,17 @@ class FileSink:
                 error=self._reencode_error,
             )
         assert self._finished is not None
-        self._finished.callback(StoreResult(Status.SUCCESS, self.path, replaced))
+        if stored:
+            result = StoreResult(Status.SUCCESS, path, replaced)
+        elif self.store.options.on_duplicate == "keep":
+            self.log.warn("DICOM file already exists, keeping it: {path}", path=path)
+            result = StoreResult(Status.SUCCESS, detail="kept the existing file")
+        else:
+            result = StoreResult(
+                Status.DUPLICATE_SOP_INSTANCE,
+                detail=f"DICOM file already exists: {path}",
+            )
+        self._finished.callback(result)
 
     def _commit_failed(self, failure: Failure) -> None:
         # SpoolFile.commit discards the spool file itself when it fails.

@@ -21,6 +21,9 @@ class Status:
     CANNOT_UNDERSTAND = 0xC000
     #: Refused: SOP class not supported (PS3.7 §C.5.20).
     SOP_CLASS_NOT_SUPPORTED = 0x0122
+    #: Failure: duplicate SOP instance (PS3.7 §C.5.8), for
+    #: ``--on-duplicate reject``; C-STORE has no status of its own for it.
+    DUPLICATE_SOP_INSTANCE = 0x0111
 
     @staticmethod
     def is_success(code: int) -> bool:
@@ -40,5 +43,6 @@ def describe(code: int) -> str:
         Status.DATA_SET_MISMATCH: "Error: Data Set does not match SOP Class",
         Status.CANNOT_UNDERSTAND: "Error: Cannot understand",
         Status.SOP_CLASS_NOT_SUPPORTED: "Refused: SOP Class not supported",
+        Status.DUPLICATE_SOP_INSTANCE: "Failure: Duplicate SOP Instance",
     }
     return names.get(code, f"0x{code:04x}")

@@ -17,10 +17,11 @@ status 0xA700 (behaviour reference §6.5); after any error
 from __future__ import annotations
 
 import errno
+import itertools
 import os
 import secrets
 import struct
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from dicomtw import __version__
@@ -283,7 +284,13 @@ class SpoolFile:
             pass
         self._advised = self.size
 
-    def commit(self, final_path: str, *, overwrite: bool = True) -> bool:
+    def commit(
+        self,
+        final_path: str,
+        *,
+        overwrite: bool = True,
+        alternatives: Iterable[str] = (),
+    ) -> bool:
         """
         Make the file durable and give it its final name.
 
@@ -299,6 +306,9 @@ class SpoolFile:
 
         :param final_path: the file's final path.
         :param overwrite: whether an existing file of that name is replaced.
+        :param alternatives: without ``overwrite``, further names to try in
+            order when ``final_path`` is taken; :attr:`final_path` tells
+            which one was used.
         :returns: with ``overwrite``: whether an existing file was replaced
             (the caller logs the reference's overwrite warning).  Without
             ``overwrite``: whether the object was stored; False means the
@@ -318,9 +328,15 @@ class SpoolFile:
                 result = os.path.lexists(final_path)
                 os.replace(self.path, final_path)
             else:
-                try:
-                    os.link(self.path, final_path)
-                except FileExistsError:
+                for candidate in itertools.chain([final_path], alternatives):
+                    step_path = candidate
+                    try:
+                        os.link(self.path, candidate)
+                    except FileExistsError:
+                        continue
+                    final_path = candidate
+                    break
+                else:
                     self.discard()
                     return False
                 result = True

@@ -105,6 +105,7 @@ def build_settings(config: ServerConfig, reactor: Any) -> ServerSettings:
             bit_preserving=config.bit_preserving,
             write_dataset=config.write_dataset,
             extension=config.filename_extension,
+            on_duplicate=config.on_duplicate,
             naming=(
                 "unique"
                 if config.unique_filenames

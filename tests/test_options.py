@@ -769,9 +769,6 @@ ERRORS: list[tuple[list[str], str]] = [
     ),
     (["--listen", ""], "Invalid value for option --listen"),
     (["--list-ciphers"], "--list-ciphers is not supported yet"),
-    (["--on-duplicate", "keep", PORT], "--on-duplicate keep is not supported yet"),
-    (["--on-duplicate", "reject", PORT], "--on-duplicate reject is not supported yet"),
-    (["--on-duplicate", "unique", PORT], "--on-duplicate unique is not supported yet"),
 ]
 
 # Several mistakes: the reference reports the one it evaluates first.
@@ -1345,3 +1342,16 @@ class TwistdTests(SynchronousTestCase):
         options = StoreSCPOptions()
         options.parseOptions()
         self.assertEqual(options.config.log_level, "info")
+
+
+class DuplicateOptionTests(SynchronousTestCase):
+    """
+    ``--on-duplicate`` takes all four actions.
+    """
+
+    def test_values(self) -> None:
+        """
+        overwrite, keep, unique and reject are all accepted.
+        """
+        for value in ("overwrite", "keep", "unique", "reject"):
+            self.assertEqual(parse("--on-duplicate", value, PORT).on_duplicate, value)

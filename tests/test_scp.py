@@ -220,6 +220,62 @@ class FileSinkTests(SynchronousTestCase):
         self.assertTrue(self.store(encode()).replaced)
         self.assertEqual(self.listing(), ["CT.1.2.3.4"])
 
+    def test_on_duplicate_keep(self) -> None:
+        """
+        ``--on-duplicate keep`` leaves the first file and answers success.
+        """
+        self.store(encode(pixels=256))
+        result = self.store(encode(pixels=512), on_duplicate="keep")
+        self.assertEqual(result.status, Status.SUCCESS)
+        self.assertEqual(self.listing(), ["CT.1.2.3.4"])
+        path = os.path.join(self.directory, "CT.1.2.3.4")
+        self.assertEqual(pydicom.dcmread(path).PixelData, bytes(range(256)))
+
+    def test_on_duplicate_unique(self) -> None:
+        """
+        ``--on-duplicate unique`` stores later copies under numbered names,
+        before the extension.
+        """
+        for _ in range(3):
+            result = self.store(encode(), on_duplicate="unique", extension=".dcm")
+            self.assertEqual(result.status, Status.SUCCESS)
+        self.assertEqual(
+            self.listing(), ["CT.1.2.3.4.dcm", "CT.1.2.3.4_1.dcm", "CT.1.2.3.4_2.dcm"]
+        )
+        self.assertTrue(result.path.endswith("CT.1.2.3.4_2.dcm"))
+
+    def test_on_duplicate_reject(self) -> None:
+        """
+        ``--on-duplicate reject`` answers 0x0111 and changes nothing.
+        """
+        self.store(encode(pixels=256))
+        result = self.store(encode(pixels=512), on_duplicate="reject")
+        self.assertEqual(result.status, Status.DUPLICATE_SOP_INSTANCE)
+        self.assertEqual(self.listing(), ["CT.1.2.3.4"])
+        path = os.path.join(self.directory, "CT.1.2.3.4")
+        self.assertEqual(pydicom.dcmread(path).PixelData, bytes(range(256)))
+
+    def test_concurrent_same_instance(self) -> None:
+        """
+        Two interleaved stores of the same instance leave one whole file,
+        never a mixture.
+        """
+        store = InlineFileStore(
+            FileStoreOptions(directory=self.directory), MemoryReactorClock()
+        )
+        first, second = encode(pixels=600_000), encode(pixels=900_000)
+        sink_a, sink_b = store.begin(ct_request()), store.begin(ct_request())
+        half = len(first) // 2
+        sink_a.write(memoryview(first)[:half])
+        sink_b.write(memoryview(second)[:half])
+        sink_a.write(memoryview(first)[half:])
+        self.assertEqual(self.successResultOf(sink_a.finish()).status, Status.SUCCESS)
+        sink_b.write(memoryview(second)[half:])
+        self.assertEqual(self.successResultOf(sink_b.finish()).status, Status.SUCCESS)
+        with open(os.path.join(self.directory, "CT.1.2.3.4"), "rb") as stream:
+            self.assertTrue(stream.read().endswith(second))
+        self.assertEqual(self.listing(), ["CT.1.2.3.4"])
+
     def test_bit_preserving(self) -> None:
         """
         With +B the meta information comes from the command, with the
