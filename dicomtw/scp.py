@@ -45,12 +45,17 @@ from dicomtw.naming import (
 from dicomtw.negotiation import AcceptedContext
 from dicomtw.reencode import REENCODABLE, plan
 from dicomtw.scanner import (
+    PATIENT_NAME,
     SOP_CLASS_UID,
     SOP_INSTANCE_UID,
+    SPECIFIC_CHARACTER_SET,
+    STUDY_INSTANCE_UID,
     DataSetScanner,
     text_value,
 )
 from dicomtw.sopclasses import log_prefix
+from dicomtw.sorting import PATIENT_NAME as PATIENT_NAME_SORT
+from dicomtw.sorting import StudyTracker, patient_directory_name
 from dicomtw.status import Status, describe
 from dicomtw.storage import (
     IMPLEMENTATION_VERSION_NAME_BP,
@@ -192,6 +197,8 @@ class FileStoreOptions:
     :ivar on_duplicate: when the file exists: ``overwrite`` (the
         reference), ``keep`` it, store under a ``unique`` numbered name, or
         ``reject`` the object.
+    :ivar sort: ``-ss``, ``-su`` or ``-sp`` as :mod:`dicomtw.sorting` names
+        them, or ``None``.
     """
 
     directory: str = "."
@@ -200,6 +207,8 @@ class FileStoreOptions:
     extension: str = ""
     naming: str = "default"
     on_duplicate: str = "overwrite"
+    sort: str | None = None
+    sort_prefix: str = ""
     fsync: bool = True
     ignore: bool = False
 
@@ -222,6 +231,9 @@ class FileStore:
         self.reactor = reactor
         self.threadpool = threadpool
         self._time_names = TimeNamer()
+        self.studies = (
+            StudyTracker(options.sort, options.sort_prefix) if options.sort else None
+        )
 
     def run_blocking(self, function: Callable[..., Any], *args: Any) -> Deferred[Any]:
         """
@@ -310,6 +322,8 @@ class FileSink:
         self._done = False
         self._head_length = 0
         self._reencode_error = ""
+        self._study_directory: str | None = None
+        self._study_created = False
         if self._head == b"" and not store.options.write_dataset:
             self._head = self._command_meta()
 
@@ -528,10 +542,74 @@ class FileSink:
             mismatch = self._check_uids()
             if mismatch is not None:
                 self._fail(mismatch)
+        if self._failure is None and self.store.studies is not None:
+            self._sort()
         self._finished = Deferred()
         finished = self._finished
         self._step()
         return finished
+
+    def _sort(self) -> None:
+        """
+        Put the object into its study's subdirectory (behaviour reference
+        §8), deciding with the process's current study.
+        """
+        studies = self.store.studies
+        assert studies is not None
+        fields = dict(path=self.path, assoc=self.request.association.assoc_id)
+        study = _missing(self._scanner, STUDY_INSTANCE_UID)
+        if study is None:
+            self._fail(
+                self._bad_data_set(
+                    "element StudyInstanceUID (0020,000d) absent or empty in data set"
+                )
+            )
+            return
+        patient = self._scanner.values.get(PATIENT_NAME)
+        if studies.mode == PATIENT_NAME_SORT:
+            self._check_patient_name(patient, fields)
+        try:
+            name, new = studies.directory_for(
+                study, patient, self.store.reactor.seconds()
+            )
+            directory = safe_join(self.store.options.directory, name)
+        except ValueError as error:
+            self._fail(self._bad_data_set(str(error)))
+            return
+        self._study_directory = directory if new else None
+        self.path = safe_join(directory, os.path.basename(self.path))
+
+    def _check_patient_name(self, raw: bytes | None, fields: dict[str, Any]) -> None:
+        if patient_directory_name(raw)[1]:
+            self.log.warn(
+                "element PatientName (0010,0010) absent or empty in data set,"
+                " using 'ANONYMOUS' instead",
+                **fields,
+            )
+            return
+        charset = self._scanner.values.get(SPECIFIC_CHARACTER_SET)
+        text = text_value(charset) if charset is not None else None
+        if text not in (None, "", "ISO_IR 100") and raw and max(raw) >= 0x80:
+            self.log.warn(
+                "Patient name not in Latin-1 (charset: {charset}), ASCII dir name"
+                " may be broken",
+                charset=text,
+                **fields,
+            )
+
+    def _make_study_directory(self) -> None:
+        directory = self._study_directory
+        if directory is None:
+            return
+        try:
+            os.mkdir(directory)
+            self._study_created = True
+        except FileExistsError:
+            self._study_created = False
+        except OSError as error:
+            raise StorageError(
+                error.errno or 0, "could not create subdirectory for study", directory
+            ) from None
 
     def _commit_blocking(
         self, chunks: Sequence[memoryview | bytes]
@@ -540,6 +618,7 @@ class FileSink:
         :returns: whether the object was stored, whether it replaced a
             file, and its path.
         """
+        self._make_study_directory()
         self._write_blocking(chunks)
         if self._reencoding_needed():
             self._reencode_blocking()
@@ -620,6 +699,12 @@ class FileSink:
     def _committed(self, outcome: tuple[bool, bool, str]) -> None:
         stored, replaced, path = outcome
         self._busy = False
+        if self._study_directory is not None:
+            self.log.info(
+                "{what} subdirectory for study: {directory}",
+                what="created new" if self._study_created else "using existing",
+                directory=self._study_directory,
+            )
         if self._reencode_error:
             self.log.warn(
                 "{path} kept as received, not re-encoded: {error}",

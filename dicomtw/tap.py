@@ -106,6 +106,8 @@ def build_settings(config: ServerConfig, reactor: Any) -> ServerSettings:
             write_dataset=config.write_dataset,
             extension=config.filename_extension,
             on_duplicate=config.on_duplicate,
+            sort=config.sort,
+            sort_prefix=config.sort_prefix or "",
             naming=(
                 "unique"
                 if config.unique_filenames

@@ -7,6 +7,7 @@ Run with pytest.
 
 from __future__ import annotations
 
+import re
 import struct
 import tempfile
 from pathlib import Path
@@ -265,3 +266,59 @@ class GeneratedNamesTests(SynchronousTestCase):
                     self.assertRegex(name, shape, (kind, options))
                 if options == ("+uf",):
                     self.assertEqual(len(names), 4, kind)
+
+
+@requires_dcmtk
+class SortingTests(SynchronousTestCase):
+    """
+    ``-ss``, ``-su`` and ``-sp`` build the reference's study directories
+    (time stamps masked).
+    """
+
+    def test_same_tree(self) -> None:
+        """
+        Two studies, one patient name in Latin-1: the same relative paths.
+        """
+        directory = Path(tempfile.mkdtemp(prefix="dicomtw-sort-"))
+        corpus = directory / "corpus"
+        corpus.mkdir()
+        studies = [
+            ("1.2.826.0.1.3680043.9.1", "Müller^Jürgen", "ISO_IR 100"),
+            ("1.2.826.0.1.3680043.9.1", "Müller^Jürgen", "ISO_IR 100"),
+            ("1.2.826.0.1.3680043.9.2", "Doe^John", None),
+        ]
+        for index, (study, patient, charset) in enumerate(studies):
+            ds = OBJECT_MAKERS["ct"](f"sort-{index}")
+            ds.StudyInstanceUID = study
+            ds.PatientName = patient
+            if charset:
+                ds.SpecificCharacterSet = charset
+            write_object(ds, corpus / f"{index}.dcm", ExplicitVRLittleEndian)
+        for options in (
+            ["-su", "UID"],
+            ["-su", ""],
+            ["-ss", "PFX"],
+            ["-ss", ""],
+            ["-sp"],
+        ):
+            trees = {}
+            for kind in ("dcmtk", "dicomtw"):
+                output = Path(tempfile.mkdtemp(prefix=f"{kind}-", dir=directory))
+                with ServerProcess(output, options, kind=kind) as server:
+                    for path in sorted(corpus.iterdir()):
+                        result = run_tool(
+                            [
+                                dcmtk_tool("storescu"),
+                                "127.0.0.1",
+                                str(server.port),
+                                str(path),
+                            ]
+                        )
+                        self.assertEqual(result.returncode, 0, result.stderr)
+                trees[kind] = sorted(
+                    re.sub(r"\d{8}_\d{9}", "TIME", str(p.relative_to(output)))
+                    for p in output.rglob("*")
+                    if p.is_file()
+                )
+            self.assertEqual(trees["dicomtw"], trees["dcmtk"], options)
+            self.assertEqual(len(trees["dicomtw"]), 3, options)

@@ -41,6 +41,8 @@ def encode(
     sop_instance: str | None = "1.2.3.4",
     pixels: int = 0,
     implicit: bool = False,
+    study: str | None = "1.2.3",
+    patient: str = "Doe^John",
 ) -> bytes:
     """
     A data set with the given UIDs (left out when ``None``) and ``pixels``
@@ -51,8 +53,9 @@ def encode(
         ds.SOPClassUID = sop_class
     if sop_instance is not None:
         ds.SOPInstanceUID = sop_instance
-    ds.PatientName = "Doe^John"
-    ds.StudyInstanceUID = "1.2.3"
+    ds.PatientName = patient
+    if study is not None:
+        ds.StudyInstanceUID = study
     if pixels:
         ds.PixelData = bytes(range(256)) * (pixels // 256)
         ds["PixelData"].VR = "OB"
@@ -275,6 +278,45 @@ class FileSinkTests(SynchronousTestCase):
         with open(os.path.join(self.directory, "CT.1.2.3.4"), "rb") as stream:
             self.assertTrue(stream.read().endswith(second))
         self.assertEqual(self.listing(), ["CT.1.2.3.4"])
+
+    def test_sort_on_study_uid(self) -> None:
+        """
+        ``-su`` puts objects into ``<prefix>_<Study Instance UID>``.
+        """
+        result = self.store(encode(), sort="sort-on-study-uid", sort_prefix="S")
+        self.assertEqual(result.status, Status.SUCCESS)
+        self.assertEqual(
+            result.path, os.path.join(self.directory, "S_1.2.3", "CT.1.2.3.4")
+        )
+
+    def test_sort_refuses_parent_directory(self) -> None:
+        """
+        With an empty prefix, a Study Instance UID of ``..`` is refused
+        with 0xC000 instead of writing into the parent directory.
+        """
+        result = self.store(encode(study=".."), sort="sort-on-study-uid")
+        self.assertEqual(result.status, Status.CANNOT_UNDERSTAND)
+        self.assertEqual(self.listing(), [])
+        self.assertNotIn("CT.1.2.3.4", os.listdir(os.path.dirname(self.directory)))
+
+    def test_sort_hostile_patient_name(self) -> None:
+        """
+        ``-sp`` with a patient name of ``../../x`` stays inside the output
+        directory.
+        """
+        result = self.store(encode(patient="../../x"), sort="sort-on-patientname")
+        self.assertEqual(result.status, Status.SUCCESS)
+        [study] = self.listing()
+        self.assertRegex(study, r"^______x_\d{8}_\d{9}$")
+
+    def test_sort_needs_study_uid(self) -> None:
+        """
+        Without a Study Instance UID, sorting answers 0xC000 and writes
+        nothing.
+        """
+        result = self.store(encode(study=None), sort="sort-conc-studies")
+        self.assertEqual(result.status, Status.CANNOT_UNDERSTAND)
+        self.assertEqual(self.listing(), [])
 
     def test_bit_preserving(self) -> None:
         """
