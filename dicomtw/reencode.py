@@ -46,6 +46,38 @@ _LONG_VRS = frozenset(
     }
 )
 
+#: The VRs ``-u`` writes as OB in explicit VR (behaviour reference §10.4).
+NEW_VRS = frozenset(
+    {b"UN", b"UT", b"UC", b"UR", b"OF", b"OD", b"OL", b"OV", b"SV", b"UV"}
+)
+
+
+@dataclass(frozen=True)
+class Encoding:
+    """
+    The reference's encoding options for normal mode.
+
+    :ivar group_lengths: ``recalc`` (``+g=``), ``create`` (``+g``) or
+        ``remove`` (``-g``).
+    :ivar undefined_lengths: sequences and items with undefined length
+        (``-e``) rather than explicit (``+e``).
+    :ivar new_vrs: keep the post-1993 VRs (``+u``); else write them as OB
+        (``-u``).
+    """
+
+    group_lengths: str = "recalc"
+    undefined_lengths: bool = False
+    new_vrs: bool = True
+
+    @property
+    def is_default(self) -> bool:
+        """
+        Whether these are the reference's defaults, which change nothing
+        for most data sets.
+        """
+        return self == Encoding()
+
+
 #: Transfer syntaxes this module re-encodes.
 REENCODABLE = frozenset({IMPLICIT_LITTLE, EXPLICIT_LITTLE, EXPLICIT_BIG})
 
@@ -130,18 +162,34 @@ class _Writer:
     Encodes elements with explicit lengths, recalculating group lengths.
     """
 
-    def __init__(self, reader: _Reader) -> None:
+    def __init__(self, reader: _Reader, encoding: Encoding = Encoding()) -> None:
         self.reader = reader
         self.syntax = reader.syntax
+        self.encoding = encoding
 
-    def element(self, tag: int, vr: bytes, value: bytes) -> bytes:
+    def vr_out(self, vr: bytes) -> bytes:
+        """
+        The VR to write: ``-u`` turns the post-1993 VRs into OB.
+        """
+        if not self.encoding.new_vrs and self.syntax.explicit and vr in NEW_VRS:
+            return b"OB"
+        return vr
+
+    def header(self, tag: int, vr: bytes, length: int) -> bytes:
         r = self.reader
         head = r.tag.pack(tag >> 16, tag & 0xFFFF)
         if not self.syntax.explicit:
-            return head + r.u32.pack(len(value)) + value
+            return head + r.u32.pack(length)
         if vr in _LONG_VRS:
-            return head + vr + b"\0\0" + r.u32.pack(len(value)) + value
-        return head + vr + r.u16.pack(len(value)) + value
+            return head + vr + b"\0\0" + r.u32.pack(length)
+        return head + vr + r.u16.pack(length)
+
+    def element(self, tag: int, vr: bytes, value: bytes) -> bytes:
+        return self.header(tag, vr, len(value)) + value
+
+    def delimiter(self, element: int) -> bytes:
+        r = self.reader
+        return r.tag.pack(0xFFFE, element) + r.u32.pack(0)
 
     def data_set(self, data: bytes, pos: int, end: int | None) -> tuple[bytes, int]:
         """
@@ -155,12 +203,12 @@ class _Writer:
         while pos < limit:
             tag, vr, length, value = self.reader.header(data, pos)
             if tag == _ITEM_END and end is None:
-                return _with_group_lengths(self, encoded), value
+                return _group_lengths(self, encoded), value
             raw, pos = self.one(data, pos, tag, vr, length, value)
             encoded.append((tag, raw))
         if end is None:
             raise DataSetError("item without delimiter")
-        return _with_group_lengths(self, encoded), pos
+        return _group_lengths(self, encoded), pos
 
     def one(
         self, data: bytes, pos: int, tag: int, vr: bytes, length: int, value: int
@@ -173,13 +221,19 @@ class _Writer:
         reader = self.reader
         if reader.sequence_like(tag, vr, length):
             items, after = self.items(data, value, length)
-            return self.element(tag, vr or b"SQ", items), after
+            sq = vr or b"SQ"
+            if self.encoding.undefined_lengths:
+                head = self.header(tag, sq, _UNDEFINED)
+                return head + items + self.delimiter(0xE0DD), after
+            return self.element(tag, sq, items), after
         if length == _UNDEFINED:
             after = _fragments_end(reader, data, value)
             return bytes(data[pos:after]), after
         after = value + length
         if after > len(data):
             raise DataSetError(f"element at {pos} runs past the data set")
+        if self.vr_out(vr) != vr:
+            return self.element(tag, self.vr_out(vr), bytes(data[value:after])), after
         return bytes(data[pos:after]), after
 
     def items(self, data: bytes, pos: int, length: int) -> tuple[bytes, int]:
@@ -196,29 +250,64 @@ class _Writer:
             else:
                 body, pos = self.data_set(data, value, value + item_length)
             item_head = self.reader.tag.pack(0xFFFE, 0xE000)
-            parts.append(item_head + self.reader.u32.pack(len(body)) + body)
+            if self.encoding.undefined_lengths:
+                parts.append(
+                    item_head + self.reader.u32.pack(_UNDEFINED) + body
+                    + self.delimiter(0xE00D)
+                )  # fmt: skip
+            else:
+                parts.append(item_head + self.reader.u32.pack(len(body)) + body)
         if pos != end:
             raise DataSetError("sequence contents overrun its length")
         return b"".join(parts), pos
 
 
-def _with_group_lengths(writer: _Writer, encoded: list[tuple[int, bytes]]) -> bytes:
+def _is_group_length(tag: int) -> bool:
+    return tag & 0xFFFF == 0 and 0 < tag >> 16 < 0xFFFE
+
+
+def _group_lengths(writer: _Writer, encoded: list[tuple[int, bytes]]) -> bytes:
     """
-    Join encoded elements, giving each group length element present the
-    length of the rest of its group.
+    Join one data set's encoded elements, applying the group length policy.
     """
+    pieces = [(tag, [Piece(data=raw)]) for tag, raw in encoded]
+    return b"".join(
+        piece.data or b"" for _, parts in _apply_group_lengths(writer, pieces)
+        for piece in parts
+    )  # fmt: skip
+
+
+def _apply_group_lengths(
+    writer: _Writer, elements: list[tuple[int, list[Piece]]]
+) -> list[tuple[int, list[Piece]]]:
+    """
+    ``recalc``: give each group length element present the length of the
+    rest of its group; ``remove``: drop them; ``create``: one for every
+    group, before its first element.
+    """
+    policy = writer.encoding.group_lengths
     sizes: dict[int, int] = {}
-    for tag, raw in encoded:
-        if tag & 0xFFFF:
-            sizes[tag >> 16] = sizes.get(tag >> 16, 0) + len(raw)
-    out = []
-    for tag, raw in encoded:
-        if tag & 0xFFFF == 0 and tag >> 16:
-            raw = writer.element(
-                tag, b"UL", writer.reader.u32.pack(sizes.get(tag >> 16, 0))
-            )
-        out.append(raw)
-    return b"".join(out)
+    for tag, parts in elements:
+        if not _is_group_length(tag):
+            sizes[tag >> 16] = sizes.get(tag >> 16, 0) + sum(p.size for p in parts)
+
+    def group_length(group: int) -> list[Piece]:
+        value = writer.reader.u32.pack(sizes.get(group, 0))
+        return [Piece(data=writer.element(group << 16, b"UL", value))]
+
+    result: list[tuple[int, list[Piece]]] = []
+    previous_group = None
+    for tag, parts in elements:
+        group = tag >> 16
+        if _is_group_length(tag):
+            if policy == "recalc":
+                result.append((tag, group_length(group)))
+            continue
+        if policy == "create" and group != previous_group and 0 < group < 0xFFFE:
+            result.append((group << 16, group_length(group)))
+        previous_group = group
+        result.append((tag, parts))
+    return result
 
 
 @dataclass(frozen=True)
@@ -243,6 +332,7 @@ def plan(
     total: int,
     read: Callable[[int, int], bytes],
     is_sequence: Callable[[int], bool] = _is_sequence_tag,
+    encoding: Encoding = Encoding(),
 ) -> list[Piece]:
     """
     Plan the re-encoding of a spooled data set.
@@ -251,34 +341,29 @@ def plan(
         found them, in order.
     :param total: the data set's length.
     :param read: reads ``(offset, length)`` bytes of the spooled data set.
+    :param encoding: the ``+e/-e``, ``+g=/+g/-g`` and ``+u/-u`` choices.
     :returns: the pieces of the new data set, in order.
     :raises DataSetError: for a structure the scanner let pass but that
         cannot be re-encoded.
     """
     reader = _Reader(_SYNTAXES[transfer_syntax], is_sequence)
-    writer = _Writer(reader)
+    writer = _Writer(reader, encoding)
     bounds = list(zip(starts, [*starts[1:], total], strict=True))
-    pieces: list[tuple[int, Piece]] = []
+    elements: list[tuple[int, list[Piece]]] = []
     for start, end in bounds:
         head = read(start, min(12, end - start))
         tag, vr, length, value = reader.header(head, 0)
-        if reader.sequence_like(tag, vr, length) or (tag & 0xFFFF == 0 and tag >> 16):
+        if reader.sequence_like(tag, vr, length) or _is_group_length(tag):
             raw = read(start, end - start)
             new, _ = writer.one(raw, 0, tag, vr, length, value)
-            pieces.append((tag, Piece(data=new)))
-        else:
-            pieces.append((tag, Piece(start=start, length=end - start)))
-    sizes: dict[int, int] = {}
-    for tag, piece in pieces:
-        if tag & 0xFFFF:
-            sizes[tag >> 16] = sizes.get(tag >> 16, 0) + piece.size
-    result = []
-    for tag, piece in pieces:
-        if tag & 0xFFFF == 0 and tag >> 16:
-            piece = Piece(
-                data=writer.element(
-                    tag, b"UL", reader.u32.pack(sizes.get(tag >> 16, 0))
-                )
+            elements.append((tag, [Piece(data=new)]))
+        elif length != _UNDEFINED and writer.vr_out(vr) != vr:
+            header = writer.header(tag, writer.vr_out(vr), length)
+            elements.append(
+                (tag, [Piece(data=header), Piece(start=start + value, length=length)])
             )
-        result.append(piece)
-    return result
+        else:
+            elements.append((tag, [Piece(start=start, length=end - start)]))
+    return [
+        piece for _, parts in _apply_group_lengths(writer, elements) for piece in parts
+    ]

@@ -12,7 +12,7 @@ provide their own :class:`IStoreHandler` to send objects elsewhere.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Sequence
 
 from twisted.internet.defer import Deferred, succeed
@@ -43,7 +43,7 @@ from dicomtw.naming import (
     unique_file_name,
 )
 from dicomtw.negotiation import AcceptedContext
-from dicomtw.reencode import REENCODABLE, plan
+from dicomtw.reencode import REENCODABLE, Encoding, plan
 from dicomtw.scanner import (
     PATIENT_NAME,
     SOP_CLASS_UID,
@@ -209,6 +209,7 @@ class FileStoreOptions:
     on_duplicate: str = "overwrite"
     sort: str | None = None
     sort_prefix: str = ""
+    encoding: Encoding = field(default_factory=Encoding)
     fsync: bool = True
     ignore: bool = False
 
@@ -639,7 +640,7 @@ class FileSink:
         options = self.store.options
         return (
             not options.bit_preserving
-            and self._scanner.needs_reencoding
+            and (self._scanner.needs_reencoding or not options.encoding.is_default)
             and self.request.context.transfer_syntax in REENCODABLE
         )
 
@@ -665,6 +666,7 @@ class FileSink:
                     self._scanner.top_starts,
                     self._received,
                     read,
+                    encoding=self.store.options.encoding,
                 )
             except DataSetError as error:
                 self._reencode_error = str(error)

@@ -22,6 +22,7 @@ from dicomtw.negotiation import Policy, even_length
 from dicomtw.options import StoreSCPOptions
 from dicomtw.profiles import Profile, ProfileError, load, select
 from dicomtw.protocol import HostRules, ServerSettings, StorageServerFactory
+from dicomtw.reencode import Encoding
 from dicomtw.scp import FileStore, FileStoreOptions, TestingOptions
 from dicomtw.sopclasses import STORAGE_SOP_CLASSES, is_known_uid
 from dicomtw.storage import remove_spool_files
@@ -107,6 +108,11 @@ def build_settings(config: ServerConfig, reactor: Any) -> ServerSettings:
             extension=config.filename_extension,
             on_duplicate=config.on_duplicate,
             sort=config.sort,
+            encoding=Encoding(
+                group_lengths=config.group_length.removeprefix("group-length-"),
+                undefined_lengths=config.length_encoding == "length-undefined",
+                new_vrs=config.new_vr,
+            ),
             sort_prefix=config.sort_prefix or "",
             naming=(
                 "unique"

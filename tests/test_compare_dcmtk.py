@@ -322,3 +322,72 @@ class SortingTests(SynchronousTestCase):
                 )
             self.assertEqual(trees["dicomtw"], trees["dcmtk"], options)
             self.assertEqual(len(trees["dicomtw"]), 3, options)
+
+
+@requires_dcmtk
+class EncodingOptionTests(SynchronousTestCase):
+    """
+    ``-e``, ``+g``, ``-g`` and ``-u`` write what the reference writes, for
+    storescu's objects and for pynetdicom's undefined-length data sets.
+    """
+
+    def test_same_bytes(self) -> None:
+        """
+        Each option, in implicit, explicit little and explicit big endian.
+        """
+        directory = Path(tempfile.mkdtemp(prefix="dicomtw-encoding-"))
+        corpus = directory / "corpus"
+        corpus.mkdir()
+        for kind, make in OBJECT_MAKERS.items():
+            write_object(
+                make(f"encoding-{kind}"), corpus / f"{kind}.dcm", ExplicitVRLittleEndian
+            )
+        syntaxes = (ImplicitVRLittleEndian, ExplicitVRLittleEndian, ExplicitVRBigEndian)
+        for options in (["-e"], ["+g"], ["-g"], ["-u"], ["+g", "-e", "-u"]):
+            outputs = {}
+            for kind in ("dcmtk", "dicomtw"):
+                output = Path(tempfile.mkdtemp(prefix=f"{kind}-", dir=directory))
+                with ServerProcess(output, options, kind=kind) as server:
+                    for label, sender in (
+                        ("le", []),
+                        ("be", ["-xb"]),
+                        ("ivr", ["-xi"]),
+                    ):
+                        result = run_tool(
+                            [
+                                dcmtk_tool("storescu"),
+                                *sender,
+                                "127.0.0.1",
+                                str(server.port),
+                                "+sd",
+                                str(corpus),
+                            ]
+                        )
+                        self.assertEqual(result.returncode, 0, result.stderr)
+                        for name in list(output.iterdir()):
+                            if not name.name.endswith((".le", ".be", ".ivr")):
+                                name.rename(output / f"{name.name}.{label}")
+                    for index, syntax in enumerate(syntaxes):
+                        ds = undefined_lengths_data_set(
+                            f"1.2.826.0.1.3680043.3.{index}"
+                        )
+                        ds.file_meta = FileMetaDataset()
+                        ds.file_meta.TransferSyntaxUID = syntax
+                        ae = AE(ae_title="ENCODING")
+                        ae.add_requested_context(CT_IMAGE_STORAGE, syntax)
+                        assoc = ae.associate(
+                            "127.0.0.1", server.port, ae_title="STORESCP"
+                        )
+                        self.assertTrue(assoc.is_established)
+                        self.assertEqual(assoc.send_c_store(ds).Status, 0)
+                        assoc.release()
+                outputs[kind] = output
+            names = sorted(p.name for p in outputs["dcmtk"].iterdir())
+            self.assertEqual(len(names), 3 * len(OBJECT_MAKERS) + 3, options)
+            self.assertEqual(
+                sorted(p.name for p in outputs["dicomtw"].iterdir()), names
+            )
+            for name in names:
+                _, expected = split_part10((outputs["dcmtk"] / name).read_bytes())
+                _, got = split_part10((outputs["dicomtw"] / name).read_bytes())
+                self.assertEqual(got, expected, f"{name} with {options}")

@@ -230,6 +230,10 @@ IMPLEMENTED: list[
     ("-id", "--inetd", (), (), {"inetd": True, "port": None}),
     ("+ac", "--access-control", (), (), {"access_control": True}),
     ("+uf", "--unique-filenames", (), (), {"unique_filenames": True}),
+    ("-u", "--disable-new-vr", (), (), {"new_vr": False}),
+    ("+g", "--group-length-create", (), (), {"group_length": "group-length-create"}),
+    ("-g", "--group-length-remove", (), (), {"group_length": "group-length-remove"}),
+    ("-e", "--length-undefined", (), (), {"length_encoding": "length-undefined"}),
     (
         "-ss",
         "--sort-conc-studies",
@@ -279,10 +283,6 @@ UNSUPPORTED: list[
     ("+tb", "--write-xfer-big", (), (), {"write_xfer": "write-xfer-big"}),
     ("+ti", "--write-xfer-implicit", (), (), {"write_xfer": "write-xfer-implicit"}),
     ("+td", "--write-xfer-deflated", (), (), {"write_xfer": "write-xfer-deflated"}),
-    ("-u", "--disable-new-vr", (), (), {"new_vr": False}),
-    ("+g", "--group-length-create", (), (), {"group_length": "group-length-create"}),
-    ("-g", "--group-length-remove", (), (), {"group_length": "group-length-remove"}),
-    ("-e", "--length-undefined", (), (), {"length_encoding": "length-undefined"}),
     ("+p", "--padding-create", ("256", "16"), (), {"padding": (256, 16)}),
     ("+uc", "--convert-un", (), (), {"convert_un": True}),
     ("+cl", "--compression-level", ("9",), ("+td",), {"compression_level": 9}),
@@ -848,8 +848,8 @@ PRECEDENCE: list[tuple[list[str], str]] = [
         ["-xf", "f", "p", "+B", "+u", PORT],
         "--enable-new-vr not allowed with --bit-preserving",
     ),
-    (["+cl", "5", "+e", "-e", PORT], "--compression-level is not supported yet"),
-    (["-e", "+cl", "5", PORT], "--length-undefined is not supported yet"),
+    (["+cl", "5", "+uc", PORT], "--compression-level is not supported yet"),
+    (["+uc", "+cl", "5", PORT], "--convert-un is not supported yet"),
 ]
 
 
@@ -914,7 +914,7 @@ class ErrorTests(_ErrorAssertions):
             (["-q", "--bogus"], False),
             (["+v", "-v", "-q", PORT], True),
             (["-q", "-ll", "info", PORT], False),
-            (["-q", "-e", PORT], False),
+            (["-q", "+uc", PORT], False),
         ]:
             error = self.assertRaises(CommandLineError, parse_command_line, arguments)
             self.assertEqual(error.silent, silent, arguments)
