@@ -42,10 +42,17 @@ def _registry(name: str) -> ModuleType:
 #: UID -> (name, type, info, retired, keyword), pydicom's UID registry.
 UID_REGISTRY: Mapping[str, tuple[Any, ...]] = _registry("_uid_dict").UID_dictionary
 
+_DICTIONARY = _registry("_dicom_dict").DicomDictionary
+
+#: Tag -> VR for the tags with one VR in the data dictionary (``+uc``).
+SINGLE_VRS: Mapping[int, bytes] = {
+    tag: entry[0].encode("ascii")
+    for tag, entry in _DICTIONARY.items()
+    if len(entry[0]) == 2
+}
+
 #: The tags the data dictionary gives the VR SQ: in implicit VR, the only
 #: way to tell a defined-length sequence from any other value.
 SEQUENCE_TAGS: frozenset[int] = frozenset(
-    tag
-    for tag, entry in _registry("_dicom_dict").DicomDictionary.items()
-    if entry[0] == "SQ"
+    tag for tag, entry in _DICTIONARY.items() if entry[0] == "SQ"
 )

@@ -79,7 +79,6 @@ NOT_YET_SUPPORTED: frozenset[str] = frozenset(
         "--write-xfer-implicit",
         "--write-xfer-deflated",
         "--padding-create",
-        "--convert-un",
         "--compression-level",
         "--exec-on-reception",
         "--exec-on-eostudy",

@@ -19,7 +19,7 @@ import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from dicomtw.dictionary import SEQUENCE_TAGS
+from dicomtw.dictionary import SEQUENCE_TAGS, SINGLE_VRS
 from dicomtw.errors import DataSetError
 from dicomtw.uids import EXPLICIT_BIG, EXPLICIT_LITTLE, IMPLICIT_LITTLE
 
@@ -63,11 +63,14 @@ class Encoding:
         (``-e``) rather than explicit (``+e``).
     :ivar new_vrs: keep the post-1993 VRs (``+u``); else write them as OB
         (``-u``).
+    :ivar convert_un: give defined-length UN elements their dictionary VR
+        (``+uc``), where the dictionary has exactly one, other than SQ.
     """
 
     group_lengths: str = "recalc"
     undefined_lengths: bool = False
     new_vrs: bool = True
+    convert_un: bool = False
 
     @property
     def is_default(self) -> bool:
@@ -167,11 +170,18 @@ class _Writer:
         self.syntax = reader.syntax
         self.encoding = encoding
 
-    def vr_out(self, vr: bytes) -> bytes:
+    def vr_out(self, vr: bytes, tag: int = 0, length: int = 0) -> bytes:
         """
-        The VR to write: ``-u`` turns the post-1993 VRs into OB.
+        The VR to write: ``+uc`` resolves UN from the dictionary, ``-u``
+        turns the post-1993 VRs into OB.
         """
-        if not self.encoding.new_vrs and self.syntax.explicit and vr in NEW_VRS:
+        if not self.syntax.explicit:
+            return vr
+        if vr == b"UN" and self.encoding.convert_un and length != _UNDEFINED:
+            known = SINGLE_VRS.get(tag)
+            if known and known != b"SQ" and (known in _LONG_VRS or length <= 0xFFFF):
+                vr = known
+        if not self.encoding.new_vrs and vr in NEW_VRS:
             return b"OB"
         return vr
 
@@ -232,8 +242,9 @@ class _Writer:
         after = value + length
         if after > len(data):
             raise DataSetError(f"element at {pos} runs past the data set")
-        if self.vr_out(vr) != vr:
-            return self.element(tag, self.vr_out(vr), bytes(data[value:after])), after
+        out = self.vr_out(vr, tag, length)
+        if out != vr:
+            return self.element(tag, out, bytes(data[value:after])), after
         return bytes(data[pos:after]), after
 
     def items(self, data: bytes, pos: int, length: int) -> tuple[bytes, int]:
@@ -357,8 +368,8 @@ def plan(
             raw = read(start, end - start)
             new, _ = writer.one(raw, 0, tag, vr, length, value)
             elements.append((tag, [Piece(data=new)]))
-        elif length != _UNDEFINED and writer.vr_out(vr) != vr:
-            header = writer.header(tag, writer.vr_out(vr), length)
+        elif length != _UNDEFINED and writer.vr_out(vr, tag, length) != vr:
+            header = writer.header(tag, writer.vr_out(vr, tag, length), length)
             elements.append(
                 (tag, [Piece(data=header), Piece(start=start + value, length=length)])
             )

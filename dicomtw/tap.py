@@ -112,6 +112,7 @@ def build_settings(config: ServerConfig, reactor: Any) -> ServerSettings:
                 group_lengths=config.group_length.removeprefix("group-length-"),
                 undefined_lengths=config.length_encoding == "length-undefined",
                 new_vrs=config.new_vr,
+                convert_un=config.convert_un,
             ),
             sort_prefix=config.sort_prefix or "",
             naming=(

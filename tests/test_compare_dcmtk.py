@@ -391,3 +391,52 @@ class EncodingOptionTests(SynchronousTestCase):
                 _, expected = split_part10((outputs["dcmtk"] / name).read_bytes())
                 _, got = split_part10((outputs["dicomtw"] / name).read_bytes())
                 self.assertEqual(got, expected, f"{name} with {options}")
+
+
+@requires_dcmtk
+class ConvertUNTests(SynchronousTestCase):
+    """
+    ``+uc`` gives UN elements their dictionary VR as the reference does.
+    """
+
+    def test_same_bytes(self) -> None:
+        """
+        Known tags sent as UN (top level and in a sequence) get their VR;
+        private ones stay UN; in explicit little and big endian.
+        """
+        directory = Path(tempfile.mkdtemp(prefix="dicomtw-uc-"))
+        outputs = {}
+        for kind in ("dcmtk", "dicomtw"):
+            output = directory / kind
+            with ServerProcess(output, ["+uc"], kind=kind) as server:
+                for index, syntax in enumerate(
+                    (ExplicitVRLittleEndian, ExplicitVRBigEndian)
+                ):
+                    ds = Dataset()
+                    ds.SOPClassUID = CT_IMAGE_STORAGE
+                    ds.SOPInstanceUID = f"1.2.826.0.1.3680043.4.{index}"
+                    ds.add_new(0x00100030, "UN", b"19700101")
+                    ds.add_new(0x00280030, "UN", b"0.5\\0.5 ")
+                    ds.add_new(0x00090010, "LO", "PRIVATE")
+                    ds.add_new(0x00091001, "UN", b"\x01\x02\x03\x04")
+                    item = Dataset()
+                    item.add_new(0x00080100, "UN", b"T-D1100 ")
+                    ds.AnatomicRegionSequence = Sequence([item])
+                    ds.file_meta = FileMetaDataset()
+                    ds.file_meta.TransferSyntaxUID = syntax
+                    ae = AE(ae_title="CONVERT")
+                    ae.add_requested_context(CT_IMAGE_STORAGE, syntax)
+                    assoc = ae.associate("127.0.0.1", server.port, ae_title="STORESCP")
+                    self.assertTrue(assoc.is_established)
+                    self.assertEqual(assoc.send_c_store(ds).Status, 0)
+                    assoc.release()
+            outputs[kind] = output
+        names = sorted(p.name for p in outputs["dcmtk"].iterdir())
+        self.assertEqual(len(names), 2)
+        for name in names:
+            _, expected = split_part10((outputs["dcmtk"] / name).read_bytes())
+            _, got = split_part10((outputs["dicomtw"] / name).read_bytes())
+            self.assertEqual(got, expected, name)
+        little = (outputs["dicomtw"] / "CT.1.2.826.0.1.3680043.4.0").read_bytes()
+        self.assertIn(b"\x10\x00\x30\x00DA\x08\x0019700101", little)
+        self.assertIn(b"\x09\x00\x01\x10UN", little)

@@ -230,6 +230,7 @@ IMPLEMENTED: list[
     ("-id", "--inetd", (), (), {"inetd": True, "port": None}),
     ("+ac", "--access-control", (), (), {"access_control": True}),
     ("+uf", "--unique-filenames", (), (), {"unique_filenames": True}),
+    ("+uc", "--convert-un", (), (), {"convert_un": True}),
     ("-u", "--disable-new-vr", (), (), {"new_vr": False}),
     ("+g", "--group-length-create", (), (), {"group_length": "group-length-create"}),
     ("-g", "--group-length-remove", (), (), {"group_length": "group-length-remove"}),
@@ -284,7 +285,6 @@ UNSUPPORTED: list[
     ("+ti", "--write-xfer-implicit", (), (), {"write_xfer": "write-xfer-implicit"}),
     ("+td", "--write-xfer-deflated", (), (), {"write_xfer": "write-xfer-deflated"}),
     ("+p", "--padding-create", ("256", "16"), (), {"padding": (256, 16)}),
-    ("+uc", "--convert-un", (), (), {"convert_un": True}),
     ("+cl", "--compression-level", ("9",), ("+td",), {"compression_level": 9}),
     ("-xcr", "--exec-on-reception", ("echo #f",), (), {"exec_on_reception": "echo #f"}),
     (
@@ -848,8 +848,8 @@ PRECEDENCE: list[tuple[list[str], str]] = [
         ["-xf", "f", "p", "+B", "+u", PORT],
         "--enable-new-vr not allowed with --bit-preserving",
     ),
-    (["+cl", "5", "+uc", PORT], "--compression-level is not supported yet"),
-    (["+uc", "+cl", "5", PORT], "--convert-un is not supported yet"),
+    (["+cl", "5", "+td", PORT], "--compression-level is not supported yet"),
+    (["+td", "+cl", "5", PORT], "--write-xfer-deflated is not supported yet"),
 ]
 
 
@@ -914,7 +914,7 @@ class ErrorTests(_ErrorAssertions):
             (["-q", "--bogus"], False),
             (["+v", "-v", "-q", PORT], True),
             (["-q", "-ll", "info", PORT], False),
-            (["-q", "+uc", PORT], False),
+            (["-q", "+te", PORT], False),
         ]:
             error = self.assertRaises(CommandLineError, parse_command_line, arguments)
             self.assertEqual(error.silent, silent, arguments)
