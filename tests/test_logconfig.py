@@ -6,7 +6,6 @@ logger.cfg and filelog.cfg.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import tempfile
