@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import sys
 from collections.abc import Mapping
 from types import ModuleType
@@ -44,8 +45,9 @@ UID_REGISTRY: Mapping[str, tuple[Any, ...]] = _registry("_uid_dict").UID_diction
 
 _DICTIONARY = _registry("_dicom_dict").DicomDictionary
 
-#: Tag -> VR for the tags with one VR in the data dictionary (``+uc``).
-SINGLE_VRS: Mapping[int, bytes] = {
+#: Tag -> VR for the tags with one VR in the data dictionary (``+uc``);
+#: DCMDICTPATH files add to it at start-up.
+SINGLE_VRS: dict[int, bytes] = {
     tag: entry[0].encode("ascii")
     for tag, entry in _DICTIONARY.items()
     if len(entry[0]) == 2
@@ -53,6 +55,84 @@ SINGLE_VRS: Mapping[int, bytes] = {
 
 #: The tags the data dictionary gives the VR SQ: in implicit VR, the only
 #: way to tell a defined-length sequence from any other value.
-SEQUENCE_TAGS: frozenset[int] = frozenset(
+SEQUENCE_TAGS: set[int] = {
     tag for tag, entry in _DICTIONARY.items() if entry[0] == "SQ"
-)
+}
+
+
+def _private_entries() -> dict[tuple[int, str, int], bytes]:
+    entries = {}
+    for creator, tags in _registry("_private_dict").private_dictionaries.items():
+        for key, entry in tags.items():
+            vr = entry[0]
+            if len(vr) != 2 or "x" in key[:4].lower():
+                continue
+            try:
+                group, element = int(key[:4], 16), int(key[6:], 16)
+            except ValueError:
+                continue
+            entries[(group, creator, element)] = vr.encode("ascii")
+    return entries
+
+
+#: (group, private creator, element low byte) -> VR, for private tags with
+#: one VR: pydicom's private dictionary, and DCMDICTPATH files.
+PRIVATE_VRS: dict[tuple[int, str, int], bytes] = _private_entries()
+
+_PUBLIC = re.compile(r"^\(([0-9A-Fa-f]{4}),([0-9A-Fa-f]{4})\)\s+(\S+)")
+_PRIVATE = re.compile(r'^\(([0-9A-Fa-f]{4}),"([^"]*)",([0-9A-Fa-f]{2})\)\s+(\S+)')
+
+
+def read_dcmtk_dictionary(
+    text: str,
+) -> tuple[dict[int, bytes], dict[tuple[int, str, int], bytes]]:
+    """
+    Parse a data dictionary in DCMTK's ``dicom.dic`` format: public lines
+    ``(gggg,eeee) VR Name VM Version`` and private lines
+    ``(gggg,"creator",ee) VR ...``; ``#`` comments.  Entries with
+    repeating groups (``60xx``) or several VRs are skipped.
+
+    :returns: the public and the private single-VR entries.
+    """
+    public: dict[int, bytes] = {}
+    private: dict[tuple[int, str, int], bytes] = {}
+    for line in text.splitlines():
+        if line.startswith("#"):
+            continue
+        match = _PRIVATE.match(line)
+        if match:
+            group, creator, element, vr = match.groups()
+            if len(vr) == 2:
+                private[(int(group, 16), creator, int(element, 16))] = vr.encode()
+            continue
+        match = _PUBLIC.match(line)
+        if match:
+            group, element, vr = match.groups()
+            if len(vr) == 2:
+                public[int(group, 16) << 16 | int(element, 16)] = vr.encode()
+    return public, private
+
+
+def load_dictionary_path(value: str) -> tuple[list[str], list[str]]:
+    """
+    ``DCMDICTPATH``: load every file of the colon-separated list and add
+    its entries to :data:`SINGLE_VRS`, :data:`SEQUENCE_TAGS` and
+    :data:`PRIVATE_VRS` (later files win).
+
+    :returns: the files loaded and the files that could not be read.
+    """
+    loaded, failed = [], []
+    for path in filter(None, value.split(os.pathsep)):
+        try:
+            with open(path, encoding="latin-1") as stream:
+                public, private = read_dcmtk_dictionary(stream.read())
+        except OSError:
+            failed.append(path)
+            continue
+        for tag, vr in public.items():
+            SINGLE_VRS[tag] = vr
+            if vr == b"SQ":
+                SEQUENCE_TAGS.add(tag)
+        PRIVATE_VRS.update(private)
+        loaded.append(path)
+    return loaded, failed

@@ -19,7 +19,7 @@ import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from dicomtw.dictionary import SEQUENCE_TAGS, SINGLE_VRS
+from dicomtw.dictionary import PRIVATE_VRS, SEQUENCE_TAGS, SINGLE_VRS
 from dicomtw.errors import DataSetError
 from dicomtw.uids import EXPLICIT_BIG, EXPLICIT_LITTLE, IMPLICIT_LITTLE
 
@@ -160,6 +160,30 @@ def _fragments_end(reader: _Reader, data: bytes, pos: int) -> int:
         pos = value + length
 
 
+def _dictionary_vr(tag: int, creators: dict[tuple[int, int], str]) -> bytes | None:
+    group, element = tag >> 16, tag & 0xFFFF
+    if group & 1 and element > 0xFF:
+        creator = creators.get((group, element >> 8))
+        if creator is None:
+            return None
+        return PRIVATE_VRS.get((group, creator, element & 0xFF))
+    return SINGLE_VRS.get(tag)
+
+
+def _creator(tag: int) -> tuple[int, int] | None:
+    """
+    The ``(group, block)`` a private creator element reserves, or ``None``.
+    """
+    group, element = tag >> 16, tag & 0xFFFF
+    if group & 1 and 0x10 <= element <= 0xFF:
+        return group, element
+    return None
+
+
+def _creator_text(raw: bytes) -> str:
+    return raw.decode("latin-1").strip(" \0")
+
+
 class _Writer:
     """
     Encodes elements with explicit lengths, recalculating group lengths.
@@ -170,15 +194,22 @@ class _Writer:
         self.syntax = reader.syntax
         self.encoding = encoding
 
-    def vr_out(self, vr: bytes, tag: int = 0, length: int = 0) -> bytes:
+    def vr_out(
+        self,
+        vr: bytes,
+        tag: int = 0,
+        length: int = 0,
+        creators: dict[tuple[int, int], str] | None = None,
+    ) -> bytes:
         """
-        The VR to write: ``+uc`` resolves UN from the dictionary, ``-u``
-        turns the post-1993 VRs into OB.
+        The VR to write: ``+uc`` resolves UN from the dictionary (private
+        tags through their creators), ``-u`` turns the post-1993 VRs into
+        OB.
         """
         if not self.syntax.explicit:
             return vr
         if vr == b"UN" and self.encoding.convert_un and length != _UNDEFINED:
-            known = SINGLE_VRS.get(tag)
+            known = _dictionary_vr(tag, creators or {})
             if known and known != b"SQ" and (known in _LONG_VRS or length <= 0xFFFF):
                 vr = known
         if not self.encoding.new_vrs and vr in NEW_VRS:
@@ -209,19 +240,30 @@ class _Writer:
         :returns: the encoded elements and where parsing stopped.
         """
         encoded: list[tuple[int, bytes]] = []
+        creators: dict[tuple[int, int], str] = {}
         limit = len(data) if end is None else end
         while pos < limit:
             tag, vr, length, value = self.reader.header(data, pos)
             if tag == _ITEM_END and end is None:
                 return _group_lengths(self, encoded), value
-            raw, pos = self.one(data, pos, tag, vr, length, value)
+            block = _creator(tag)
+            if block is not None and length != _UNDEFINED:
+                creators[block] = _creator_text(data[value : value + length])
+            raw, pos = self.one(data, pos, tag, vr, length, value, creators)
             encoded.append((tag, raw))
         if end is None:
             raise DataSetError("item without delimiter")
         return _group_lengths(self, encoded), pos
 
     def one(
-        self, data: bytes, pos: int, tag: int, vr: bytes, length: int, value: int
+        self,
+        data: bytes,
+        pos: int,
+        tag: int,
+        vr: bytes,
+        length: int,
+        value: int,
+        creators: dict[tuple[int, int], str] | None = None,
     ) -> tuple[bytes, int]:
         """
         Re-encode the element whose header starts at ``pos``.
@@ -242,7 +284,7 @@ class _Writer:
         after = value + length
         if after > len(data):
             raise DataSetError(f"element at {pos} runs past the data set")
-        out = self.vr_out(vr, tag, length)
+        out = self.vr_out(vr, tag, length, creators)
         if out != vr:
             return self.element(tag, out, bytes(data[value:after])), after
         return bytes(data[pos:after]), after
@@ -361,15 +403,20 @@ def plan(
     writer = _Writer(reader, encoding)
     bounds = list(zip(starts, [*starts[1:], total], strict=True))
     elements: list[tuple[int, list[Piece]]] = []
+    creators: dict[tuple[int, int], str] = {}
     for start, end in bounds:
         head = read(start, min(12, end - start))
         tag, vr, length, value = reader.header(head, 0)
+        block = _creator(tag)
+        if block is not None and length != _UNDEFINED and length <= 64:
+            creators[block] = _creator_text(read(start + value, length))
+        out = writer.vr_out(vr, tag, length, creators)
         if reader.sequence_like(tag, vr, length) or _is_group_length(tag):
             raw = read(start, end - start)
             new, _ = writer.one(raw, 0, tag, vr, length, value)
             elements.append((tag, [Piece(data=new)]))
-        elif length != _UNDEFINED and writer.vr_out(vr, tag, length) != vr:
-            header = writer.header(tag, writer.vr_out(vr, tag, length), length)
+        elif length != _UNDEFINED and out != vr:
+            header = writer.header(tag, out, length)
             elements.append(
                 (tag, [Piece(data=header), Piece(start=start + value, length=length)])
             )

@@ -17,6 +17,7 @@ from twisted.logger import Logger
 from dicomtw import logs
 from dicomtw.access import CallingAllowList
 from dicomtw.config import ServerConfig
+from dicomtw.dictionary import load_dictionary_path
 from dicomtw.logconfig import LogConfigError, apply_file
 from dicomtw.negotiation import Policy, even_length
 from dicomtw.options import StoreSCPOptions
@@ -96,10 +97,32 @@ def build_policy(config: ServerConfig) -> Policy:
     )
 
 
+_dictionaries_loaded = False
+
+
+def load_dictionaries() -> None:
+    """
+    ``DCMDICTPATH``: add the data dictionaries it names (DCMTK's format)
+    to the built-in one, once per process.  Unlike the reference, a
+    missing dictionary only warns: dicomtw carries pydicom's.
+    """
+    global _dictionaries_loaded
+    value = os.environ.get("DCMDICTPATH")
+    if _dictionaries_loaded or not value:
+        return
+    _dictionaries_loaded = True
+    loaded, failed = load_dictionary_path(value)
+    for path in failed:
+        _log.error("DcmDataDictionary: Cannot open file: {path}", path=path)
+    if not loaded:
+        _log.warn("no data dictionary loaded, check environment variable: DCMDICTPATH")
+
+
 def build_settings(config: ServerConfig, reactor: Any) -> ServerSettings:
     """
     The per-association settings for ``config``.
     """
+    load_dictionaries()
     store = FileStore(
         FileStoreOptions(
             directory=config.output_directory,

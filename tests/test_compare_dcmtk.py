@@ -7,6 +7,7 @@ Run with pytest.
 
 from __future__ import annotations
 
+import os
 import re
 import struct
 import tempfile
@@ -440,3 +441,62 @@ class ConvertUNTests(SynchronousTestCase):
         little = (outputs["dicomtw"] / "CT.1.2.826.0.1.3680043.4.0").read_bytes()
         self.assertIn(b"\x10\x00\x30\x00DA\x08\x0019700101", little)
         self.assertIn(b"\x09\x00\x01\x10UN", little)
+
+
+@requires_dcmtk
+class PrivateDictionaryTests(SynchronousTestCase):
+    """
+    ``DCMDICTPATH`` adds private dictionary entries that ``+uc`` uses, as
+    in the reference.
+    """
+
+    def test_private_tags(self) -> None:
+        """
+        A private tag of DCMTK's private.dic and one of a custom dictionary
+        given in DCMDICTPATH, both sent as UN, get the same VRs from both
+        programs; without the custom dictionary dicomtw keeps UN.
+        """
+        [dicom_dic] = Path("/usr/share").glob("libdcmtk*/dicom.dic")
+        private_dic = dicom_dic.with_name("private.dic")
+        directory = Path(tempfile.mkdtemp(prefix="dicomtw-dict-"))
+        custom = directory / "custom.dic"
+        custom.write_text('(0029,"DICOMTW TEST",10)\tDA\tTestDate\t1\tPrivateTag\n')
+
+        def send(port: int) -> None:
+            ds = Dataset()
+            ds.SOPClassUID = CT_IMAGE_STORAGE
+            ds.SOPInstanceUID = "1.2.826.0.1.3680043.5.1"
+            ds.add_new(0x00190010, "LO", "1.2.840.113681")
+            ds.add_new(0x00191010, "UN", b"SOME TEXT ")
+            ds.add_new(0x00290010, "LO", "DICOMTW TEST")
+            ds.add_new(0x00291010, "UN", b"20261203")
+            ds.file_meta = FileMetaDataset()
+            ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+            ae = AE(ae_title="DICTIONARY")
+            ae.add_requested_context(CT_IMAGE_STORAGE, ExplicitVRLittleEndian)
+            assoc = ae.associate("127.0.0.1", port, ae_title="STORESCP")
+            self.assertTrue(assoc.is_established)
+            self.assertEqual(assoc.send_c_store(ds).Status, 0)
+            assoc.release()
+
+        runs = {
+            "dcmtk": ("dcmtk", f"{dicom_dic}:{private_dic}:{custom}"),
+            "dicomtw": ("dicomtw", str(custom)),
+            "plain": ("dicomtw", None),
+        }
+        files = {}
+        for label, (kind, path) in runs.items():
+            environment = dict(os.environ)
+            environment.pop("DCMDICTPATH", None)
+            if path is not None:
+                environment["DCMDICTPATH"] = path
+            self.patch(os, "environ", environment)
+            output = directory / label
+            with ServerProcess(output, ["+uc"], kind=kind) as server:
+                send(server.port)
+            [stored] = list(output.iterdir())
+            files[label] = split_part10(stored.read_bytes())[1]
+        self.assertEqual(files["dicomtw"], files["dcmtk"])
+        self.assertIn(b"\x19\x00\x10\x10ST", files["dicomtw"])
+        self.assertIn(b"\x29\x00\x10\x10DA", files["dicomtw"])
+        self.assertIn(b"\x29\x00\x10\x10UN", files["plain"])
