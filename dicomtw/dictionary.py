@@ -79,18 +79,36 @@ def _private_entries() -> dict[tuple[int, str, int], bytes]:
 #: one VR: pydicom's private dictionary, and DCMDICTPATH files.
 PRIVATE_VRS: dict[tuple[int, str, int], bytes] = _private_entries()
 
-_PUBLIC = re.compile(r"^\(([0-9A-Fa-f]{4}),([0-9A-Fa-f]{4})\)\s+(\S+)")
+_PUBLIC = re.compile(r"^\(([0-9A-Fa-f]{4}),([0-9A-Fa-f]{4})\)\s+(\S+)\s+(\S+)")
+
+#: Names of public tags from DCMDICTPATH files, ahead of pydicom's.
+EXTRA_NAMES: dict[int, str] = {}
+
+
+def keyword(tag: int) -> str | None:
+    """
+    The dictionary name of a public tag, for messages, or ``None``.
+    """
+    name = EXTRA_NAMES.get(tag)
+    if name is not None:
+        return name
+    entry = _DICTIONARY.get(tag)
+    return str(entry[4]) if entry and entry[4] else None
+
+
 _PRIVATE = re.compile(r'^\(([0-9A-Fa-f]{4}),"([^"]*)",([0-9A-Fa-f]{2})\)\s+(\S+)')
 
 
 def read_dcmtk_dictionary(
-    text: str,
+    text: str, names: dict[int, str] | None = None
 ) -> tuple[dict[int, bytes], dict[tuple[int, str, int], bytes]]:
     """
     Parse a data dictionary in DCMTK's ``dicom.dic`` format: public lines
     ``(gggg,eeee) VR Name VM Version`` and private lines
     ``(gggg,"creator",ee) VR ...``; ``#`` comments.  Entries with
     repeating groups (``60xx``) or several VRs are skipped.
+
+    :param names: filled with the public tags' names, when given.
 
     :returns: the public and the private single-VR entries.
     """
@@ -107,9 +125,12 @@ def read_dcmtk_dictionary(
             continue
         match = _PUBLIC.match(line)
         if match:
-            group, element, vr = match.groups()
+            group, element, vr, name = match.groups()
+            tag = int(group, 16) << 16 | int(element, 16)
+            if names is not None:
+                names[tag] = name
             if len(vr) == 2:
-                public[int(group, 16) << 16 | int(element, 16)] = vr.encode()
+                public[tag] = vr.encode()
     return public, private
 
 
@@ -125,7 +146,7 @@ def load_dictionary_path(value: str) -> tuple[list[str], list[str]]:
     for path in filter(None, value.split(os.pathsep)):
         try:
             with open(path, encoding="latin-1") as stream:
-                public, private = read_dcmtk_dictionary(stream.read())
+                public, private = read_dcmtk_dictionary(stream.read(), EXTRA_NAMES)
         except OSError:
             failed.append(path)
             continue

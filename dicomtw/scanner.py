@@ -38,7 +38,7 @@ from __future__ import annotations
 import struct
 import zlib
 
-from dicomtw.dictionary import SEQUENCE_TAGS
+from dicomtw.dictionary import SEQUENCE_TAGS, keyword
 from dicomtw.errors import DataSetError, UsageError
 from dicomtw.uids import (
     DEFLATED_LITTLE,
@@ -578,12 +578,14 @@ class DataSetScanner:
 
 def _name(tag: int) -> str:
     """
-    Format a tag for an error message.
+    Format a tag for an error message, with its dictionary name if known.
 
     :param tag: ``group << 16 | element``.
-    :returns: the tag as ``(gggg,eeee)``.
+    :returns: the tag as ``(gggg,eeee)`` or ``(gggg,eeee) Name``.
     """
-    return f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
+    text = f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
+    name = keyword(tag)
+    return f"{text} {name}" if name else text
 
 
 def _overrun(tag: int, offset: int) -> str:

@@ -141,6 +141,25 @@ class DeployTests(SynchronousTestCase):
         """
         ``twistd`` daemonizes with a pid file and log file; SIGTERM stops it.
         """
+        self.daemon([])
+
+    def test_twistd_daemon_drops_privileges(self) -> None:
+        """
+        Started as root with ``--uid``/``--gid``, the daemon stores files as
+        that user.
+        """
+        if os.getuid() != 0:
+            raise SkipTest("needs root to change user")
+        os.chmod(self.directory, 0o777)
+        os.chmod(self.output, 0o777)
+        self.daemon(["--uid=65534", "--gid=65534"])
+        [stored] = list(self.output.glob("CT.*"))
+        self.assertEqual(stored.stat().st_uid, 65534)
+
+    def daemon(self, extra: list[str]) -> None:
+        """
+        Run ``twistd`` as a daemon, store through it, stop it.
+        """
         port = free_port()
         pid_file = self.directory / "storescp.pid"
         log_file = self.directory / "storescp.log"
@@ -151,6 +170,7 @@ class DeployTests(SynchronousTestCase):
                 "from twisted.scripts.twistd import run; run()",
                 f"--pidfile={pid_file}",
                 f"--logfile={log_file}",
+                *extra,
                 "storescp",
                 "-od",
                 str(self.output),

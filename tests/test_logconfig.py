@@ -108,6 +108,32 @@ log4cplus.appender.roll.MaxBackupIndex = 2
         names = sorted(p.name for p in self.directory.iterdir())
         self.assertEqual(names, ["roll.log", "roll.log.1", "roll.log.2"])
 
+    def test_syslog(self) -> None:
+        """
+        A SysLogAppender opens syslog with its ident and facility and sends
+        each line with the event's priority.
+        """
+        import syslog
+
+        sent: list[tuple[int, str]] = []
+        opened: list[tuple[str, int, int]] = []
+        self.patch(syslog, "openlog", lambda *args: opened.append(args))
+        self.patch(
+            syslog, "syslog", lambda priority, text: sent.append((priority, text))
+        )
+        text = """
+log4cplus.rootLogger = INFO, sys
+log4cplus.appender.sys = log4cplus::SysLogAppender
+log4cplus.appender.sys.ident = dicomtw
+log4cplus.appender.sys.facility = local3
+log4cplus.appender.sys.layout = log4cplus::PatternLayout
+log4cplus.appender.sys.layout.ConversionPattern = %p %m%n
+"""
+        [observer] = configure(text).observers
+        observer(event(LogLevel.error, "disk full"))
+        self.assertEqual(opened, [("dicomtw", syslog.LOG_PID, syslog.LOG_LOCAL3)])
+        self.assertEqual(sent, [(syslog.LOG_ERR, "ERROR disk full")])
+
     def test_errors(self) -> None:
         """
         Files without a root logger, with unknown appenders or levels, are
