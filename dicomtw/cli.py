@@ -21,6 +21,8 @@ from dicomtw.tap import (
     check_output_directory,
     log_start_up,
     makeService,
+    tls_context,
+    with_tls,
 )
 
 PROGRAM = "dicomtw-storescp"
@@ -111,7 +113,8 @@ def _run_inetd(options: Options) -> None:
         logs.set_level(config.log_level)
     settings = build_settings(config, reactor)
     check_output_directory(config)
-    serve_inetd(settings, reactor, keep_stderr=False)
+    tls = tls_context(config)
+    serve_inetd(settings, reactor, keep_stderr=False, wrap=lambda f: with_tls(f, tls))
     reactor.run()
 
 
@@ -129,12 +132,14 @@ def _run_forking(options: Options, reactor: Any) -> None:
         logs.set_level(config.log_level)
     check_output_directory(config)
     log_start_up(config)
+    tls = tls_context(config)
     try:
         listener = ForkingListener(
             reactor,
             config.port,
             lambda child_reactor: build_settings(config, child_reactor),
             config.output_directory,
+            wrap=lambda f: with_tls(f, tls),
         )
     except OSError as error:
         sys.stderr.write(f"E: cannot create network: {error}\n")

@@ -66,9 +66,11 @@ class OneAssociationFactory(StorageServerFactory):
 
     def connection_ended(self, connection: object) -> None:
         """
-        The one connection is over.
+        The one connection is over (said once, whatever the layers above
+        the transport report).
         """
-        self._done()
+        done, self._done = self._done, lambda: None
+        done()
 
 
 def adopt(reactor: Any, descriptor: int, factory: protocol.Factory) -> bool:
@@ -100,14 +102,19 @@ def adopt(reactor: Any, descriptor: int, factory: protocol.Factory) -> bool:
     return True
 
 
-def serve_inetd(settings: ServerSettings, reactor: Any, keep_stderr: bool) -> None:
+def serve_inetd(
+    settings: ServerSettings,
+    reactor: Any,
+    keep_stderr: bool,
+    wrap: Callable[[Any], Any] = lambda factory: factory,
+) -> None:
     """
     Serve one association on the socket that is standard input, then stop
     the reactor.  A standard input that is no socket ends the run quietly,
     as in the reference.
     """
     descriptor = take_standard_input(keep_stderr)
-    factory = OneAssociationFactory(settings, reactor, reactor.stop)
+    factory = wrap(OneAssociationFactory(settings, reactor, reactor.stop))
     if not adopt(reactor, descriptor, factory):
         _log.error("standard input is not a connected socket")
         reactor.callWhenRunning(reactor.stop)
@@ -156,8 +163,10 @@ class ForkingListener:
         port: int,
         make_settings: Callable[[Any], ServerSettings],
         output_directory: str,
+        wrap: Callable[[Any], Any] = lambda factory: factory,
     ) -> None:
         self.reactor = reactor
+        self.wrap = wrap
         self.make_settings = make_settings
         settings = make_settings(reactor)
         self.settings = settings
@@ -228,7 +237,7 @@ class ForkingListener:
     def _serve(self, connection: socket.socket) -> None:
         connection.setblocking(False)
         if len(self.children) >= self.settings.max_associations:
-            adopt(self.reactor, os.dup(connection.fileno()), self._refuser)
+            adopt(self.reactor, os.dup(connection.fileno()), self.wrap(self._refuser))
             return
         pid = os.fork()
         if pid == 0:
@@ -252,7 +261,7 @@ class ForkingListener:
                 self.make_settings(reactor), reactor, reactor.stop
             )
             factory.child_process = True
-            if adopt(reactor, os.dup(connection.fileno()), factory):
+            if adopt(reactor, os.dup(connection.fileno()), self.wrap(factory)):
                 connection.close()
                 reactor.run()
             status = 0

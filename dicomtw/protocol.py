@@ -16,6 +16,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from OpenSSL import SSL
 from twisted.internet import protocol
 from twisted.internet.defer import Deferred, succeed
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
@@ -57,6 +58,7 @@ from dicomtw.scp import (
     ServiceSCP,
     TestingOptions,
 )
+from dicomtw.tls import peer_subject
 
 #: How much to read from the socket at once: a few PDUs of the largest
 #: size, so a busy association costs few system calls (Twisted reads 64
@@ -155,6 +157,7 @@ class DICOMServerProtocol(protocol.Protocol):
         self.peer = ""
         self.calling_ae = ""
         self.called_ae = ""
+        self.peer_certificate: str | None = None
         self._pdvs: deque[PDV] = deque()
         self._waiting: Deferred[Any] | None = None
         self._paused = False
@@ -180,12 +183,15 @@ class DICOMServerProtocol(protocol.Protocol):
     # -- logging helpers -------------------------------------------------
 
     def _fields(self) -> dict[str, Any]:
-        return dict(
+        fields = dict(
             assoc=self.assoc_id,
             peer=self.peer,
             calling_ae=self.calling_ae,
             called_ae=self.called_ae,
         )
+        if self.peer_certificate is not None:
+            fields["peer_certificate"] = self.peer_certificate
+        return fields
 
     # -- Twisted's side --------------------------------------------------
 
@@ -280,7 +286,14 @@ class DICOMServerProtocol(protocol.Protocol):
         self.factory.check_drained()
         if self.service is not None:
             self.service.abandon()
-        if self.machine.state not in (State.STA1, State.STA13):
+        tls_error = reason.check(SSL.Error) if reason is not None else None
+        if tls_error is not None and self.machine.state is State.STA2:
+            self.log.error(
+                "Receiving Association failed: TLS error: {error}",
+                error=reason.getErrorMessage(),
+                **self._fields(),
+            )
+        elif self.machine.state not in (State.STA1, State.STA13):
             self.log.info("Association Aborted (connection closed)", **self._fields())
         try:
             self.machine.connection_lost()
@@ -419,6 +432,9 @@ class DICOMServerProtocol(protocol.Protocol):
     def _associate(self, rq: AAssociateRQ) -> None:
         self.calling_ae = rq.calling_ae
         self.called_ae = rq.called_ae
+        self.peer_certificate = peer_subject(self.transport)
+        if self.peer_certificate is not None:
+            self.log.info("Peer certificate: {peer_certificate}", **self._fields())
         dump_level = "info" if self.settings.verbose_pc else "debug"
         if self.factory.child_process:
             self.log.info(
@@ -445,7 +461,13 @@ class DICOMServerProtocol(protocol.Protocol):
             self.log.warn("{warning}", warning=warning, **self._fields())
         self.service = ServiceSCP(
             self.settings.handler,
-            AssociationInfo(self.assoc_id, self.peer, self.calling_ae, self.called_ae),
+            AssociationInfo(
+                self.assoc_id,
+                self.peer,
+                self.calling_ae,
+                self.called_ae,
+                self.peer_certificate,
+            ),
             outcome.contexts,
             self._respond,
             self.reactor,

@@ -88,6 +88,8 @@ class AssociationInfo:
     peer: str
     calling_ae: str
     called_ae: str
+    #: The subject of the peer's TLS certificate, when there is one.
+    peer_certificate: str | None = None
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,12 @@ import os
 from typing import Any
 
 from twisted.application import service, strports
+from twisted.application.internet import StreamServerEndpointService
+from twisted.internet import protocol
 from twisted.internet.defer import Deferred
+from twisted.internet.endpoints import SSL4ServerEndpoint
 from twisted.logger import Logger
+from twisted.protocols.tls import TLSMemoryBIOFactory
 
 from dicomtw import logs
 from dicomtw.access import CallingAllowList
@@ -27,6 +31,7 @@ from dicomtw.reencode import Encoding
 from dicomtw.scp import FileStore, FileStoreOptions, TestingOptions
 from dicomtw.sopclasses import STORAGE_SOP_CLASSES, is_known_uid
 from dicomtw.storage import remove_spool_files
+from dicomtw.tls import ServerContextFactory, TLSOptions, TLSSetupError, build_context
 from dicomtw.uids import PREFERENCE_LISTS, VERIFICATION
 
 Options = StoreSCPOptions
@@ -218,9 +223,49 @@ def endpoint_descriptions(config: ServerConfig) -> list[str]:
     reference).
     """
     descriptions = list(config.listen)
-    if config.port is not None:
+    if config.port is not None and not config.tls:
         descriptions.append(f"tcp:{config.port}")
     return descriptions
+
+
+def tls_context(config: ServerConfig) -> ServerContextFactory | None:
+    """
+    The TLS context of ``+tls``, built at start-up.
+
+    :raises StartupError: when the key or certificate cannot be used.
+    """
+    if not config.tls:
+        return None
+    assert config.tls_private_key is not None and config.tls_certificate is not None
+    options = TLSOptions(
+        private_key=config.tls_private_key,
+        certificate=config.tls_certificate,
+        password=config.tls_password,
+        der=config.tls_key_format == "der-keys",
+        trusted_files=config.tls_cert_files,
+        trusted_dirs=config.tls_cert_dirs,
+        peer=config.tls_peer_cert,
+        profile=config.tls_profile,
+    )
+    try:
+        return ServerContextFactory(build_context(options))
+    except TLSSetupError as error:
+        raise StartupError(str(error)) from None
+
+
+def with_tls(
+    factory: protocol.Factory, tls: ServerContextFactory | None
+) -> protocol.Factory | TLSMemoryBIOFactory:
+    """
+    ``factory`` behind TLS when ``tls`` is given (inetd and fork modes).
+    """
+    if tls is None:
+        return factory
+    # Twisted aggregates TLS writes on a clock, the global reactor unless
+    # told otherwise; a --fork child runs a reactor of its own.
+    return TLSMemoryBIOFactory(
+        tls, False, factory, clock=getattr(factory, "reactor", None)
+    )
 
 
 def makeService(options: StoreSCPOptions, reactor: Any = None) -> service.IService:
@@ -260,4 +305,10 @@ def makeService(options: StoreSCPOptions, reactor: Any = None) -> service.IServi
         listener = strports.service(description, factory, reactor=reactor)
         listener._raiseSynchronously = True
         listener.setServiceParent(top)
+    tls = tls_context(config)
+    if tls is not None and config.port is not None:
+        endpoint = SSL4ServerEndpoint(reactor, config.port, tls)
+        secure = StreamServerEndpointService(endpoint, factory)
+        secure._raiseSynchronously = True
+        secure.setServiceParent(top)
     return top

@@ -92,9 +92,9 @@ class CommandLineErrorTests(SynchronousTestCase):
         """
         An option a later version implements is refused, not ignored.
         """
-        result = _command("+tls", "key.pem", "cert.pem", "104")
+        result = _command("+td", "104")
         self.assertEqual(result.returncode, 1)
-        self.assertIn("--enable-tls is not supported yet", result.stderr)
+        self.assertIn("--write-xfer-deflated is not supported yet", result.stderr)
 
     def test_port_in_use(self) -> None:
         """

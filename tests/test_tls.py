@@ -1,0 +1,238 @@
+"""
+TLS (``+tls``) with certificates made by the openssl command: DCMTK's
+storescu and echoscu, pynetdicom, and ``openssl s_client`` as peers.  Run
+with pytest.
+"""
+
+from __future__ import annotations
+
+import shutil
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from pydicom.dataset import FileMetaDataset
+from pydicom.uid import ExplicitVRLittleEndian
+from pynetdicom import AE
+from twisted.trial.unittest import SkipTest, SynchronousTestCase
+
+from peers import (
+    dcmtk_tool,
+    free_port,
+    make_ct,
+    requires_dcmtk,
+    run_tool,
+    server_environment,
+    write_object,
+)
+
+OPENSSL = shutil.which("openssl")
+
+
+def _openssl(*arguments: str) -> None:
+    assert OPENSSL is not None
+    result = subprocess.run(
+        [OPENSSL, *arguments], capture_output=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr.decode()
+
+
+class PKI:
+    """
+    A CA, a server and a client certificate it signed, and a client
+    certificate of another CA; keys unencrypted except ``protected.key``.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        for ca in ("ca", "other"):
+            _openssl(
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                "-keyout", str(directory / f"{ca}.key"),
+                "-out", str(directory / f"{ca}.crt"),
+                "-days", "2", "-subj", f"/CN=Test {ca}",
+            )  # fmt: skip
+        for name, ca in (("server", "ca"), ("client", "ca"), ("stranger", "other")):
+            _openssl(
+                "req", "-newkey", "rsa:2048", "-nodes",
+                "-keyout", str(directory / f"{name}.key"),
+                "-out", str(directory / f"{name}.csr"), "-subj", f"/CN={name}",
+            )  # fmt: skip
+            _openssl(
+                "x509", "-req", "-in", str(directory / f"{name}.csr"),
+                "-CA", str(directory / f"{ca}.crt"),
+                "-CAkey", str(directory / f"{ca}.key"), "-CAcreateserial",
+                "-out", str(directory / f"{name}.crt"), "-days", "2",
+            )  # fmt: skip
+        _openssl(
+            "pkey", "-in", str(directory / "server.key"), "-aes256",
+            "-passout", "pass:secret", "-out", str(directory / "protected.key"),
+        )  # fmt: skip
+
+    def path(self, name: str) -> str:
+        return str(self.directory / name)
+
+
+@requires_dcmtk
+class TLSTests(SynchronousTestCase):
+    """
+    Peer authentication, security profiles and key passwords.
+    """
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        if OPENSSL is None:
+            raise SkipTest("the openssl command is not installed")
+        cls.directory = Path(tempfile.mkdtemp(prefix="dicomtw-tls-"))
+        cls.pki = PKI(cls.directory)
+        cls.sent = write_object(
+            make_ct("tls-test"), cls.directory / "ct.dcm", ExplicitVRLittleEndian
+        )
+
+    def serve(self, *options: str, key: str = "server.key") -> tuple[int, Path]:
+        output = Path(tempfile.mkdtemp(prefix="out-", dir=self.directory))
+        port = free_port()
+        log = output.with_suffix(".log")
+        process = subprocess.Popen(
+            [
+                sys.executable, "-m", "dicomtw", "-v", "-od", str(output),
+                "+tls", self.pki.path(key), self.pki.path("server.crt"),
+                "+cf", self.pki.path("ca.crt"), *options, str(port),
+            ],
+            stderr=open(log, "wb"),
+            env=server_environment(),
+        )  # fmt: skip
+        self.addCleanup(process.wait, 10)
+        self.addCleanup(process.terminate)
+        deadline = time.monotonic() + 20
+        while subprocess.run(
+            [
+                OPENSSL or "openssl", "s_client", "-connect", f"127.0.0.1:{port}",
+                "-cert", self.pki.path("client.crt"), "-key", self.pki.path("client.key"),
+            ],
+            input=b"", capture_output=True, timeout=10, check=False,
+        ).returncode:  # fmt: skip
+            self.assertIsNone(process.poll(), log.read_text())
+            self.assertLess(time.monotonic(), deadline, "server did not start")
+            time.sleep(0.2)
+        return port, log
+
+    def storescu(self, port: int, *identity: str) -> int:
+        return run_tool(
+            [
+                dcmtk_tool("storescu"), *identity,
+                "+cf", self.pki.path("ca.crt"),
+                "127.0.0.1", str(port), str(self.sent),
+            ]
+        ).returncode  # fmt: skip
+
+    def test_require_peer_certificate(self) -> None:
+        """
+        By default (``-rc``) a client certificate of the trusted CA is
+        needed: storescu with one stores (its subject is logged), without
+        one or with another CA's it fails.
+        """
+        port, log = self.serve()
+        client = ("+tls", self.pki.path("client.key"), self.pki.path("client.crt"))
+        stranger = (
+            "+tls",
+            self.pki.path("stranger.key"),
+            self.pki.path("stranger.crt"),
+        )
+        self.assertEqual(self.storescu(port, *client), 0)
+        self.assertNotEqual(self.storescu(port, "+tla"), 0)
+        self.assertNotEqual(self.storescu(port, *stranger), 0)
+        text = log.read_text()
+        self.assertIn("Peer certificate: CN=client", text)
+        self.assertIn("TLS error", text)
+
+    def test_verify_and_ignore(self) -> None:
+        """
+        ``-vc`` accepts anonymous clients but not untrusted certificates;
+        ``-ic`` accepts both.
+        """
+        stranger = (
+            "+tls",
+            self.pki.path("stranger.key"),
+            self.pki.path("stranger.crt"),
+        )
+        port, _ = self.serve("-vc")
+        self.assertEqual(self.storescu(port, "+tla"), 0)
+        self.assertNotEqual(self.storescu(port, *stranger), 0)
+        port, _ = self.serve("-ic")
+        self.assertEqual(self.storescu(port, "+tla"), 0)
+        self.assertEqual(self.storescu(port, *stranger), 0)
+
+    def protocol_accepted(self, port: int, version: str) -> bool:
+        result = subprocess.run(
+            [
+                OPENSSL or "openssl", "s_client", version, "-cipher",
+                "ALL:@SECLEVEL=0", "-cert", self.pki.path("client.crt"),
+                "-key", self.pki.path("client.key"),
+                "-connect", f"127.0.0.1:{port}",
+            ],
+            input=b"", capture_output=True, timeout=10, check=False,
+        )  # fmt: skip
+        return result.returncode == 0
+
+    def test_profiles(self) -> None:
+        """
+        ``+py`` (default) refuses TLS 1.1 and accepts 1.2 and 1.3; ``+px``
+        accepts 1.1; ``+pz`` accepts only 1.2.
+        """
+        port, _ = self.serve()
+        self.assertFalse(self.protocol_accepted(port, "-tls1_1"))
+        self.assertTrue(self.protocol_accepted(port, "-tls1_2"))
+        self.assertTrue(self.protocol_accepted(port, "-tls1_3"))
+        port, _ = self.serve("+px")
+        self.assertTrue(self.protocol_accepted(port, "-tls1_1"))
+        port, _ = self.serve("+pz")
+        self.assertTrue(self.protocol_accepted(port, "-tls1_2"))
+        self.assertFalse(self.protocol_accepted(port, "-tls1_3"))
+
+    def test_key_password(self) -> None:
+        """
+        An encrypted key loads with ``+pw``; a wrong password is the
+        reference's fatal error.
+        """
+        port, _ = self.serve("+pw", "secret", key="protected.key")
+        client = ("+tls", self.pki.path("client.key"), self.pki.path("client.crt"))
+        self.assertEqual(self.storescu(port, *client), 0)
+        result = subprocess.run(
+            [
+                sys.executable, "-m", "dicomtw", "+tls",
+                self.pki.path("protected.key"), self.pki.path("server.crt"),
+                "+pw", "wrong", "-od", str(self.directory), str(free_port()),
+            ],
+            capture_output=True, timeout=60, env=server_environment(), check=False,
+        )  # fmt: skip
+        self.assertEqual(result.returncode, 1)
+        self.assertIn(b"000b:0004 Unable to load private TLS key", result.stderr)
+
+    def test_pynetdicom_and_fork(self) -> None:
+        """
+        pynetdicom with a client certificate stores, also with ``--fork``.
+        """
+        for options in ((), ("--fork",)):
+            port, _ = self.serve(*options)
+            context = ssl.create_default_context(cafile=self.pki.path("ca.crt"))
+            context.check_hostname = False
+            context.load_cert_chain(
+                self.pki.path("client.crt"), self.pki.path("client.key")
+            )
+            ae = AE(ae_title="TLSSCU")
+            ae.add_requested_context(
+                "1.2.840.10008.5.1.4.1.1.2", ExplicitVRLittleEndian
+            )
+            dataset = make_ct(f"tls-{len(options)}")
+            dataset.file_meta = FileMetaDataset()
+            dataset.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+            assoc = ae.associate("127.0.0.1", port, tls_args=(context, None))
+            self.assertTrue(assoc.is_established, options)
+            try:
+                self.assertEqual(assoc.send_c_store(dataset).Status, 0)
+            finally:
+                assoc.release()
