@@ -49,15 +49,8 @@ from dicomtw.config import ON_DUPLICATE, ServerConfig
 #: them yet.  Implementing one means removing it from this set.
 NOT_YET_SUPPORTED: frozenset[str] = frozenset(
     {
-        "--add-crl-file",
-        "--enable-crl-vfy",
-        "--enable-crl-all",
         "--list-ciphers",
         "--cipher",
-        "--dhparam",
-        "--seed",
-        "--write-seed",
-        "--write-seed-file",
         "--write-xfer-little",
         "--write-xfer-big",
         "--write-xfer-implicit",

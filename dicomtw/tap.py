@@ -246,11 +246,37 @@ def tls_context(config: ServerConfig) -> ServerContextFactory | None:
         trusted_dirs=config.tls_cert_dirs,
         peer=config.tls_peer_cert,
         profile=config.tls_profile,
+        crl_files=config.tls_crl_files,
+        crl_check=config.tls_crl_check,
+        dhparam=config.tls_dhparam,
     )
+    _seed(config)
     try:
         return ServerContextFactory(build_context(options))
     except TLSSetupError as error:
         raise StartupError(str(error)) from None
+
+
+def _seed(config: ServerConfig) -> None:
+    """
+    ``+rs``, ``+ws``, ``+wf``: OpenSSL 3 seeds itself from the operating
+    system, so a seed file adds nothing; it is still read if given, and
+    fresh random bytes are written back where asked, once at start-up.
+    """
+    if config.tls_seed is None:
+        return
+    try:
+        with open(config.tls_seed, "rb") as stream:
+            stream.read(1 << 16)
+    except OSError:
+        _log.warn("cannot read random seed file {path}", path=config.tls_seed)
+    if config.tls_write_seed is not None:
+        target = config.tls_write_seed
+        try:
+            with open(target, "wb") as stream:
+                stream.write(os.urandom(1024))
+        except OSError:
+            _log.warn("cannot write random seed file {path}", path=target)
 
 
 def with_tls(

@@ -9,8 +9,10 @@ from __future__ import annotations
 import getpass
 from dataclasses import dataclass
 
+from cryptography import x509
 from OpenSSL import SSL, crypto
 from twisted.internet.interfaces import IOpenSSLContextFactory
+from twisted.logger import Logger
 from zope.interface import implementer
 
 #: Profile -> (lowest version, highest version, TLS <= 1.2 cipher suites
@@ -54,6 +56,9 @@ PROFILES: dict[str, tuple[int, int, tuple[str, ...]]] = {
 }
 
 
+_log = Logger(namespace=__name__)
+
+
 class TLSSetupError(Exception):
     """
     The TLS context cannot be built; ``str()`` is the reference's message
@@ -69,6 +74,9 @@ class TLSOptions:
     :ivar password: the key's password; ``None`` asks on the terminal.
     :ivar peer: ``require-peer-cert``, ``verify-peer-cert`` or
         ``ignore-peer-cert``.
+    :ivar crl_check: ``none``, ``leaf`` (``+crv``, implied by ``+crl``) or
+        ``all`` (``+cra``).
+    :ivar dhparam: DH parameters (``+dp``) for the DHE suites.
     """
 
     private_key: str
@@ -79,6 +87,9 @@ class TLSOptions:
     trusted_dirs: tuple[str, ...] = ()
     peer: str = "require-peer-cert"
     profile: str = "profile-bcp195-nd"
+    crl_files: tuple[str, ...] = ()
+    crl_check: str = "none"
+    dhparam: str | None = None
 
 
 def _read(path: str) -> bytes:
@@ -110,13 +121,55 @@ def build_context(options: TLSOptions) -> SSL.Context:
         context.load_verify_locations(path.encode(), None)
     for path in options.trusted_dirs:
         context.load_verify_locations(None, path.encode())
+    _load_revocation(context, options)
+    warnings = _load_dh(context, options)
     modes = {
         "require-peer-cert": SSL.VERIFY_PEER | SSL.VERIFY_FAIL_IF_NO_PEER_CERT,
         "verify-peer-cert": SSL.VERIFY_PEER,
         "ignore-peer-cert": SSL.VERIFY_NONE,
     }
     context.set_verify(modes[options.peer], _accept_verified)
+    for warning in warnings:
+        _log.warn("{warning}", warning=warning)
     return context
+
+
+def _load_revocation(context: SSL.Context, options: TLSOptions) -> None:
+    """
+    ``+crl``, ``+crv``, ``+cra``: revocation lists and how far they are
+    checked.
+    """
+    store = context.get_cert_store()
+    assert store is not None
+    for path in options.crl_files:
+        try:
+            with open(path, "rb") as stream:
+                store.add_crl(x509.load_pem_x509_crl(stream.read()))
+        except (OSError, ValueError):
+            _log.warn("unable to load CRL file '{path}', ignoring", path=path)
+    if options.crl_check == "leaf":
+        store.set_flags(crypto.X509StoreFlags.CRL_CHECK)
+    elif options.crl_check == "all":
+        store.set_flags(
+            crypto.X509StoreFlags.CRL_CHECK | crypto.X509StoreFlags.CRL_CHECK_ALL
+        )
+
+
+def _load_dh(context: SSL.Context, options: TLSOptions) -> list[str]:
+    """
+    ``+dp``: DH parameters for the DHE suites.
+
+    :returns: warnings for the log.
+    """
+    if options.dhparam is None:
+        return []
+    try:
+        context.load_tmp_dh(options.dhparam.encode())
+    except (OSError, SSL.Error):
+        return [
+            f"unable to load temporary DH parameter file '{options.dhparam}', ignoring"
+        ]
+    return []
 
 
 def _accept_verified(

@@ -7,6 +7,7 @@ with pytest.
 from __future__ import annotations
 
 import shutil
+import socket
 import ssl
 import subprocess
 import sys
@@ -76,6 +77,61 @@ class PKI:
         return str(self.directory / name)
 
 
+CA_CONFIG = """
+[ ca ]
+default_ca = test
+[ test ]
+dir = .
+database = ./index.txt
+new_certs_dir = ./newcerts
+serial = ./serial
+crlnumber = ./crlnumber
+certificate = ./ca.crt
+private_key = ./ca.key
+default_md = sha256
+default_crl_days = 2
+policy = anything
+unique_subject = no
+[ anything ]
+commonName = supplied
+"""
+
+
+def revoking_ca(directory: Path) -> None:
+    """
+    A CA run with ``openssl ca``: ``good``, ``revoked`` (listed in
+    ``ca.crl``) and ``expired`` (valid in January 2020) client certificates.
+    """
+    directory.mkdir()
+    (directory / "newcerts").mkdir()
+    (directory / "index.txt").write_text("")
+    (directory / "serial").write_text("1000\n")
+    (directory / "crlnumber").write_text("1000\n")
+    (directory / "ca.cnf").write_text(CA_CONFIG)
+
+    def run(*arguments: str) -> None:
+        assert OPENSSL is not None
+        result = subprocess.run(
+            [OPENSSL, *arguments], cwd=directory, capture_output=True,
+            timeout=60, check=False,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr.decode()
+
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key",
+        "-out", "ca.crt", "-days", "2", "-subj", "/CN=Revoking CA")  # fmt: skip
+    for name in ("good", "revoked", "expired"):
+        run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{name}.key",
+            "-out", f"{name}.csr", "-subj", f"/CN={name}")  # fmt: skip
+        dates = (
+            ["-startdate", "20200101000000Z", "-enddate", "20200102000000Z"]
+            if name == "expired" else ["-days", "2"]
+        )  # fmt: skip
+        run("ca", "-batch", "-config", "ca.cnf", "-in", f"{name}.csr",
+            "-out", f"{name}.crt", *dates)  # fmt: skip
+    run("ca", "-batch", "-config", "ca.cnf", "-revoke", "revoked.crt")
+    run("ca", "-batch", "-config", "ca.cnf", "-gencrl", "-out", "ca.crl")
+
+
 @requires_dcmtk
 class TLSTests(SynchronousTestCase):
     """
@@ -88,6 +144,7 @@ class TLSTests(SynchronousTestCase):
             raise SkipTest("the openssl command is not installed")
         cls.directory = Path(tempfile.mkdtemp(prefix="dicomtw-tls-"))
         cls.pki = PKI(cls.directory)
+        revoking_ca(cls.directory / "ca2")
         cls.sent = write_object(
             make_ct("tls-test"), cls.directory / "ct.dcm", ExplicitVRLittleEndian
         )
@@ -149,6 +206,25 @@ class TLSTests(SynchronousTestCase):
         self.assertIn("Peer certificate: CN=client", text)
         self.assertIn("TLS error", text)
 
+    def test_revocation_and_expiry(self) -> None:
+        """
+        With ``+crl``, a revoked client certificate is refused while a good
+        one of the same CA is accepted; an expired one is always refused;
+        without the CRL the revoked one passes.
+        """
+        ca2 = self.directory / "ca2"
+
+        def client(name: str) -> tuple[str, ...]:
+            return ("+tls", str(ca2 / f"{name}.key"), str(ca2 / f"{name}.crt"))
+
+        trust = ("+cf", str(ca2 / "ca.crt"))
+        port, _ = self.serve(*trust, "+crl", str(ca2 / "ca.crl"))
+        self.assertEqual(self.storescu(port, *client("good")), 0)
+        self.assertNotEqual(self.storescu(port, *client("revoked")), 0)
+        self.assertNotEqual(self.storescu(port, *client("expired")), 0)
+        port, _ = self.serve(*trust)
+        self.assertEqual(self.storescu(port, *client("revoked")), 0)
+
     def test_verify_and_ignore(self) -> None:
         """
         ``-vc`` accepts anonymous clients but not untrusted certificates;
@@ -192,6 +268,65 @@ class TLSTests(SynchronousTestCase):
         port, _ = self.serve("+pz")
         self.assertTrue(self.protocol_accepted(port, "-tls1_2"))
         self.assertFalse(self.protocol_accepted(port, "-tls1_3"))
+
+    def test_profile_ciphers(self) -> None:
+        """
+        A TLS 1.2 client limited to AES128-SHA is refused by ``+py`` and
+        accepted by ``+px``.
+        """
+        port, _ = self.serve()
+        self.assertFalse(self.cipher_accepted(port, "AES128-SHA"))
+        self.assertTrue(self.cipher_accepted(port, "ECDHE-RSA-AES128-GCM-SHA256"))
+        port, _ = self.serve("+px")
+        self.assertTrue(self.cipher_accepted(port, "AES128-SHA"))
+
+    def cipher_accepted(self, port: int, cipher: str) -> bool:
+        result = subprocess.run(
+            [
+                OPENSSL or "openssl", "s_client", "-tls1_2", "-cipher",
+                f"{cipher}:@SECLEVEL=0", "-cert", self.pki.path("client.crt"),
+                "-key", self.pki.path("client.key"),
+                "-connect", f"127.0.0.1:{port}",
+            ],
+            input=b"", capture_output=True, timeout=10, check=False,
+        )  # fmt: skip
+        return result.returncode == 0
+
+    def test_plaintext_and_stalled_handshake(self) -> None:
+        """
+        A plain DICOM client on the TLS port is closed with one log line;
+        a client that never starts the handshake is cut off by -ta.
+        """
+        port, log = self.serve("-ta", "2")
+        self.assertNotEqual(
+            run_tool([dcmtk_tool("echoscu"), "127.0.0.1", str(port)]).returncode, 0
+        )
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as silent:
+            started = time.monotonic()
+            try:
+                self.assertEqual(silent.recv(1), b"")
+            except ConnectionResetError:
+                pass  # closed all the same
+            self.assertLess(time.monotonic() - started, 6)
+        self.assertEqual(log.read_text().count("TLS error"), 1)
+
+    def test_inetd(self) -> None:
+        """
+        TLS on a connection handed over by an inetd-style launcher.
+        """
+        from test_process import InetdLauncher
+
+        output = Path(tempfile.mkdtemp(prefix="inetd-", dir=self.directory))
+        launcher = InetdLauncher(
+            [
+                "--inetd", "-od", str(output), "+tls", self.pki.path("server.key"),
+                self.pki.path("server.crt"), "+cf", self.pki.path("ca.crt"),
+            ]
+        )  # fmt: skip
+        client = ("+tls", self.pki.path("client.key"), self.pki.path("client.crt"))
+        self.assertEqual(self.storescu(launcher.port, *client), 0)
+        self.assertEqual(launcher.wait(), 0)
+        self.assertEqual(len(list(output.glob("CT.*"))), 1)
 
     def test_key_password(self) -> None:
         """
