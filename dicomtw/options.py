@@ -49,8 +49,6 @@ from dicomtw.config import ON_DUPLICATE, ServerConfig
 #: them yet.  Implementing one means removing it from this set.
 NOT_YET_SUPPORTED: frozenset[str] = frozenset(
     {
-        "--list-ciphers",
-        "--cipher",
         "--write-xfer-little",
         "--write-xfer-big",
         "--write-xfer-implicit",
@@ -1461,6 +1459,27 @@ def version_text() -> str:
     )
 
 
+def cipher_list_text() -> str:
+    """
+    The text of ``+cc``: the version header, then the cipher suites of the
+    reference's table that the linked OpenSSL supports (behaviour
+    reference §11.4).
+    """
+    from OpenSSL import SSL
+
+    from dicomtw.ciphers import CIPHER_SUITES
+
+    names = []
+    for name, openssl_name in CIPHER_SUITES.items():
+        context = SSL.Context(SSL.TLS_SERVER_METHOD)
+        try:
+            context.set_cipher_list(f"{openssl_name}:@SECLEVEL=0".encode())
+        except SSL.Error:
+            continue
+        names.append(f"  {name}\n")
+    return f"{header_text()}\nSupported TLS ciphersuites are:\n" + "".join(names)
+
+
 def parse_command_line(
     arguments: Sequence[str], allow_unsupported: bool = False
 ) -> ServerConfig:
@@ -1482,7 +1501,7 @@ def parse_command_line(
     if "--version" in given:
         raise _Exit(version_text())
     if "--list-ciphers" in given:
-        raise CommandLineError("--list-ciphers is not supported yet")
+        raise _Exit(cipher_list_text())
     if len(scan.parameters) > 1:
         raise CommandLineError("Too many parameters")
     evaluation = _Evaluation(scan)

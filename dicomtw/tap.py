@@ -249,6 +249,7 @@ def tls_context(config: ServerConfig) -> ServerContextFactory | None:
         crl_files=config.tls_crl_files,
         crl_check=config.tls_crl_check,
         dhparam=config.tls_dhparam,
+        ciphers=config.tls_ciphers,
     )
     _seed(config)
     try:

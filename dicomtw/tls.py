@@ -15,6 +15,8 @@ from twisted.internet.interfaces import IOpenSSLContextFactory
 from twisted.logger import Logger
 from zope.interface import implementer
 
+from dicomtw.ciphers import CIPHER_SUITES
+
 #: Profile -> (lowest version, highest version, TLS <= 1.2 cipher suites
 #: in OpenSSL's names, strongest first).
 PROFILES: dict[str, tuple[int, int, tuple[str, ...]]] = {
@@ -90,6 +92,7 @@ class TLSOptions:
     crl_files: tuple[str, ...] = ()
     crl_check: str = "none"
     dhparam: str | None = None
+    ciphers: tuple[str, ...] = ()
 
 
 def _read(path: str) -> bytes:
@@ -104,6 +107,7 @@ def build_context(options: TLSOptions) -> SSL.Context:
     :raises TLSSetupError: when the key or certificate cannot be used.
     """
     low, high, ciphers = PROFILES[options.profile]
+    ciphers = (*ciphers, *_extra_ciphers(options))
     context = SSL.Context(SSL.TLS_SERVER_METHOD)
     context.set_min_proto_version(low)
     context.set_max_proto_version(high)
@@ -132,6 +136,44 @@ def build_context(options: TLSOptions) -> SSL.Context:
     for warning in warnings:
         _log.warn("{warning}", warning=warning)
     return context
+
+
+#: The profiles' titles, for messages.
+PROFILE_TITLES = {
+    "profile-bcp195-nd": "Non-downgrading BCP 195 TLS Profile",
+    "profile-bcp195": "BCP 195 TLS Profile",
+    "profile-bcp195-ex": "Extended BCP 195 TLS Profile",
+    "profile-aes": "AES TLS Secure Transport Connection Profile",
+    "profile-null": "Authenticated unencrypted communication",
+}
+
+
+def _extra_ciphers(options: TLSOptions) -> tuple[str, ...]:
+    """
+    ``+cs``: the suites added to the profile's, as OpenSSL names.
+
+    :raises TLSSetupError: for an unknown suite, or an unencrypted one
+        under an encrypting profile.
+    """
+    extra = []
+    for name in options.ciphers:
+        openssl_name = CIPHER_SUITES.get(name)
+        if openssl_name is None:
+            raise TLSSetupError("0001:0007 Illegal call, perhaps wrong parameters")
+        if "NULL" in name and options.profile != "profile-null":
+            raise TLSSetupError(
+                f"Unencrypted ciphersuite '{name}' not permitted with security"
+                f" profile '{PROFILE_TITLES[options.profile]}'\nF: 000b:000a"
+                " Ciphersuite not allowed in current DICOM security profile"
+            )
+        if name.startswith("TLS_RSA_"):
+            _log.warn(
+                "Ciphersuite '{name}' uses RSA key transport. RFC 7525 recommends"
+                " that such cipher suites should not be used.",
+                name=name,
+            )
+        extra.append(openssl_name)
+    return tuple(extra)
 
 
 def _load_revocation(context: SSL.Context, options: TLSOptions) -> None:

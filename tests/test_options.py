@@ -232,6 +232,13 @@ IMPLEMENTED: list[
     ("+uf", "--unique-filenames", (), (), {"unique_filenames": True}),
     ("+uc", "--convert-un", (), (), {"convert_un": True}),
     (
+        "+cs",
+        "--cipher",
+        ("TLS_RSA_WITH_AES_128_CBC_SHA",),
+        ("+tls", "k", "c"),
+        {"tls_ciphers": ("TLS_RSA_WITH_AES_128_CBC_SHA",)},
+    ),
+    (
         "+crl",
         "--add-crl-file",
         ("r.crl",),
@@ -398,13 +405,6 @@ UNSUPPORTED: list[
     ("-rns", "--rename-on-eostudy", (), ("-sp",), {"rename_on_eostudy": True}),
     ("-tos", "--eostudy-timeout", ("0x10",), ("-sp",), {"eostudy_timeout": 16}),
     ("-xs", "--exec-sync", (), (), {"exec_sync": True}),
-    (
-        "+cs",
-        "--cipher",
-        ("TLS_RSA_WITH_AES_128_CBC_SHA",),
-        ("+tls", "k", "c"),
-        {"tls_ciphers": ("TLS_RSA_WITH_AES_128_CBC_SHA",)},
-    ),
 ]
 
 
@@ -768,7 +768,6 @@ ERRORS: list[tuple[list[str], str]] = [
         "Invalid value for option --on-duplicate (sometimes)",
     ),
     (["--listen", ""], "Invalid value for option --listen"),
-    (["--list-ciphers"], "--list-ciphers is not supported yet"),
 ]
 
 # Several mistakes: the reference reports the one it evaluates first.
@@ -1355,3 +1354,19 @@ class DuplicateOptionTests(SynchronousTestCase):
         """
         for value in ("overwrite", "keep", "unique", "reject"):
             self.assertEqual(parse("--on-duplicate", value, PORT).on_duplicate, value)
+
+
+class ListCiphersTests(SynchronousTestCase):
+    """
+    ``+cc`` prints the supported cipher suites and exits 0.
+    """
+
+    def test_list_ciphers(self) -> None:
+        """
+        The text names DCMTK's suites under the reference's heading.
+        """
+        for spelling in ("+cc", "--list-ciphers"):
+            error = self.assertRaises(
+                SystemExit, StoreSCPOptions().parseOptions, [spelling]
+            )
+            self.assertEqual(error.code, 0)

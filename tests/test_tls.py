@@ -280,6 +280,50 @@ class TLSTests(SynchronousTestCase):
         port, _ = self.serve("+px")
         self.assertTrue(self.cipher_accepted(port, "AES128-SHA"))
 
+    def test_added_cipher(self) -> None:
+        """
+        ``+cs`` adds a suite to the profile's: AES128-SHA is then accepted
+        under ``+py`` too; unknown and unencrypted suites are fatal.
+        """
+        port, _ = self.serve("+cs", "TLS_RSA_WITH_AES_128_CBC_SHA")
+        self.assertTrue(self.cipher_accepted(port, "AES128-SHA"))
+        for name, message in (
+            ("BOGUS", b"0001:0007 Illegal call"),
+            ("TLS_RSA_WITH_NULL_SHA", b"000b:000a Ciphersuite not allowed"),
+        ):
+            result = subprocess.run(
+                [
+                    sys.executable, "-m", "dicomtw", "+tls",
+                    self.pki.path("server.key"), self.pki.path("server.crt"),
+                    "+cs", name, "-od", str(self.directory), str(free_port()),
+                ],
+                capture_output=True, timeout=60, env=server_environment(),
+                check=False,
+            )  # fmt: skip
+            self.assertEqual(result.returncode, 1, name)
+            self.assertIn(message, result.stderr)
+
+    def test_list_ciphers(self) -> None:
+        """
+        ``+cc`` lists the same suites as the reference, and exits 0.
+        """
+
+        def listed(argv: list[str]) -> list[str]:
+            result = subprocess.run(
+                argv, capture_output=True, timeout=60, text=True,
+                env=server_environment(), check=False,
+            )  # fmt: skip
+            self.assertEqual(result.returncode, 0)
+            return [
+                line.strip()
+                for line in result.stdout.splitlines()
+                if line.startswith("  TLS_")
+            ]
+
+        ours = listed([sys.executable, "-m", "dicomtw", "+cc"])
+        self.assertEqual(ours, listed([dcmtk_tool("storescp"), "+cc"]))
+        self.assertGreater(len(ours), 10)
+
     def cipher_accepted(self, port: int, cipher: str) -> bool:
         result = subprocess.run(
             [
