@@ -328,11 +328,13 @@ def makeService(options: StoreSCPOptions, reactor: Any = None) -> service.IServi
     factory = StorageServerFactory(build_settings(config, reactor), reactor)
     top = service.MultiService()
     DrainService(factory, DRAIN_GRACE).setServiceParent(top)
+    tls = tls_context(config)
     for description in endpoint_descriptions(config):
-        listener = strports.service(description, factory, reactor=reactor)
+        # +tls secures every endpoint that is not TLS already.
+        wrapped = factory if description.startswith("ssl:") else with_tls(factory, tls)
+        listener = strports.service(description, wrapped, reactor=reactor)
         listener._raiseSynchronously = True
         listener.setServiceParent(top)
-    tls = tls_context(config)
     if tls is not None and config.port is not None:
         endpoint = SSL4ServerEndpoint(reactor, config.port, tls)
         secure = StreamServerEndpointService(endpoint, factory)

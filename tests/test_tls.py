@@ -169,6 +169,7 @@ class TLSTests(SynchronousTestCase):
             [
                 OPENSSL or "openssl", "s_client", "-connect", f"127.0.0.1:{port}",
                 "-cert", self.pki.path("client.crt"), "-key", self.pki.path("client.key"),
+                "-cipher", "ALL:eNULL:@SECLEVEL=0",
             ],
             input=b"", capture_output=True, timeout=10, check=False,
         ).returncode:  # fmt: skip
@@ -225,6 +226,74 @@ class TLSTests(SynchronousTestCase):
         port, _ = self.serve(*trust)
         self.assertEqual(self.storescu(port, *client("revoked")), 0)
 
+    def test_der_and_certificate_directory(self) -> None:
+        """
+        ``-der`` reads DER key and certificate; ``+cd`` trusts a hashed
+        certificate directory; echoscu with a client certificate works.
+        """
+        der = self.directory / "der"
+        if not der.exists():
+            der.mkdir()
+            _openssl("pkey", "-in", self.pki.path("server.key"), "-outform", "DER",
+                     "-out", str(der / "server.der.key"))  # fmt: skip
+            _openssl("x509", "-in", self.pki.path("server.crt"), "-outform", "DER",
+                     "-out", str(der / "server.der.crt"))  # fmt: skip
+            trusted = der / "trusted"
+            trusted.mkdir()
+            shutil.copy(self.pki.path("ca.crt"), trusted / "ca.pem")
+            _openssl("rehash", str(trusted))
+        output = Path(tempfile.mkdtemp(prefix="out-", dir=self.directory))
+        port = free_port()
+        process = subprocess.Popen(
+            [
+                sys.executable, "-m", "dicomtw", "-od", str(output), "+tls",
+                str(der / "server.der.key"), str(der / "server.der.crt"), "-der",
+                "+cd", str(der / "trusted"), "-ta", "5", str(port),
+            ],
+            stderr=subprocess.DEVNULL, env=server_environment(),
+        )  # fmt: skip
+        self.addCleanup(process.wait, 10)
+        self.addCleanup(process.terminate)
+        echo = [
+            dcmtk_tool("echoscu"), "+tls", self.pki.path("client.key"),
+            self.pki.path("client.crt"), "+cf", self.pki.path("ca.crt"),
+            "127.0.0.1", str(port),
+        ]  # fmt: skip
+        deadline = time.monotonic() + 20
+        while run_tool(echo).returncode:
+            self.assertIsNone(process.poll())
+            self.assertLess(time.monotonic(), deadline, "no TLS echo")
+            time.sleep(0.2)
+
+    def test_systemd_socket(self) -> None:
+        """
+        ``+tls`` also secures a ``--listen`` endpoint, here a socket
+        inherited from systemd.
+        """
+        activate = shutil.which("systemd-socket-activate")
+        if activate is None:
+            raise SkipTest("systemd-socket-activate is not installed")
+        output = Path(tempfile.mkdtemp(prefix="out-", dir=self.directory))
+        port = free_port()
+        process = subprocess.Popen(
+            [
+                activate, "--fdname=dicom", "-l", f"127.0.0.1:{port}",
+                sys.executable, "-m", "dicomtw", "-od", str(output),
+                "+tls", self.pki.path("server.key"), self.pki.path("server.crt"),
+                "+cf", self.pki.path("ca.crt"),
+                "--listen", "systemd:domain=INET:index=0",
+            ],
+            stderr=subprocess.DEVNULL, env=server_environment(),
+        )  # fmt: skip
+        self.addCleanup(process.wait, 10)
+        self.addCleanup(process.terminate)
+        client = ("+tls", self.pki.path("client.key"), self.pki.path("client.crt"))
+        self.assertEqual(self.storescu(port, *client), 0)
+        self.assertEqual(len(list(output.glob("CT.*"))), 1)
+        self.assertNotEqual(
+            run_tool([dcmtk_tool("echoscu"), "127.0.0.1", str(port)]).returncode, 0
+        )
+
     def test_verify_and_ignore(self) -> None:
         """
         ``-vc`` accepts anonymous clients but not untrusted certificates;
@@ -268,6 +337,13 @@ class TLSTests(SynchronousTestCase):
         port, _ = self.serve("+pz")
         self.assertTrue(self.protocol_accepted(port, "-tls1_2"))
         self.assertFalse(self.protocol_accepted(port, "-tls1_3"))
+        port, _ = self.serve("+pa")
+        self.assertFalse(self.protocol_accepted(port, "-tls1_3"))
+        self.assertTrue(self.cipher_accepted(port, "AES128-SHA"))
+        self.assertFalse(self.cipher_accepted(port, "ECDHE-RSA-AES128-GCM-SHA256"))
+        port, _ = self.serve("+pn")
+        self.assertTrue(self.cipher_accepted(port, "NULL-SHA"))
+        self.assertFalse(self.cipher_accepted(port, "AES128-SHA"))
 
     def test_profile_ciphers(self) -> None:
         """
@@ -328,7 +404,8 @@ class TLSTests(SynchronousTestCase):
         result = subprocess.run(
             [
                 OPENSSL or "openssl", "s_client", "-tls1_2", "-cipher",
-                f"{cipher}:@SECLEVEL=0", "-cert", self.pki.path("client.crt"),
+                f"{cipher}:eNULL:@SECLEVEL=0" if cipher == "NULL-SHA"
+                else f"{cipher}:@SECLEVEL=0", "-cert", self.pki.path("client.crt"),
                 "-key", self.pki.path("client.key"),
                 "-connect", f"127.0.0.1:{port}",
             ],
