@@ -168,7 +168,8 @@ class TLSTests(SynchronousTestCase):
         while subprocess.run(
             [
                 OPENSSL or "openssl", "s_client", "-connect", f"127.0.0.1:{port}",
-                "-cert", self.pki.path("client.crt"), "-key", self.pki.path("client.key"),
+                "-cert", self.pki.path("client.crt"),
+                "-key", self.pki.path("client.key"),
                 "-cipher", "ALL:eNULL:@SECLEVEL=0",
             ],
             input=b"", capture_output=True, timeout=10, check=False,
