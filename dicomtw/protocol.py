@@ -19,10 +19,16 @@ from typing import Any, Callable
 from OpenSSL import SSL
 from twisted.internet import protocol
 from twisted.internet.defer import Deferred, succeed
-from twisted.internet.interfaces import IDelayedCall, IReactorTime
+from twisted.internet.interfaces import (
+    IDelayedCall,
+    IHandshakeListener,
+    IReactorTime,
+    ISSLTransport,
+)
 from twisted.internet.threads import deferToThreadPool
 from twisted.logger import Logger, LogLevel
 from twisted.python.failure import Failure
+from zope.interface import implementer
 
 from dicomtw.access import CallingAllowList, check_host
 from dicomtw.dimse import CommandReceived, MessageAssembler, fragment
@@ -137,9 +143,13 @@ class _Timer:
         self._fire()
 
 
+@implementer(IHandshakeListener)
 class DICOMServerProtocol(protocol.Protocol):
     """
     The acceptor side of one DICOM association.
+
+    Over TLS, as in the reference, the handshake is bounded by the socket
+    timeout (``-ts``) and ARTIM (``-ta``) starts only once it is complete.
     """
 
     log = Logger(observer=GATE)
@@ -167,6 +177,8 @@ class DICOMServerProtocol(protocol.Protocol):
         self._idle = _Timer(self.reactor, self._idle_expired)
         self._dimse = _Timer(self.reactor, self._dimse_expired)
         self._hard_close: IDelayedCall | None = None
+        self._handshaking = False
+        self._artim_waiting = False
         # Building a log event per PDU is not free: ask the gate once.
         self._trace = enabled(WIRE, LogLevel.debug)
         self._debug = enabled(__name__, LogLevel.debug)
@@ -219,6 +231,7 @@ class DICOMServerProtocol(protocol.Protocol):
             or self.factory.draining
         )
         self.log.debug("Association Received: {peer}", **self._fields())
+        self._handshaking = ISSLTransport.providedBy(self.transport)
         self._run(self.machine.connection_made())
         self._idle.start(self.settings.socket_timeout)
         if self.settings.access is not None and host is not None:
@@ -344,8 +357,12 @@ class DICOMServerProtocol(protocol.Protocol):
             elif isinstance(effect, Indication):
                 self._indication(effect)
             elif isinstance(effect, StartTimer):
-                self._artim.start(self.settings.acse_timeout)
+                if self._handshaking:
+                    self._artim_waiting = True
+                else:
+                    self._artim.start(self.settings.acse_timeout)
             elif isinstance(effect, StopTimer):
+                self._artim_waiting = False
                 self._artim.stop()
             elif isinstance(effect, CloseTransport):
                 self._close()
@@ -610,7 +627,26 @@ class DICOMServerProtocol(protocol.Protocol):
         self.log.warn("ARTIM timer expired", **self._fields())
         self._run_safely(self.machine.timer_expired)
 
+    def handshakeCompleted(self) -> None:
+        """
+        The TLS handshake is over: the wait for the A-ASSOCIATE-RQ begins.
+        """
+        self._handshaking = False
+        self.log.debug("Transport connection: TLS over TCP/IP", **self._fields())
+        if self._artim_waiting and not self._closed:
+            self._artim_waiting = False
+            self._artim.start(self.settings.acse_timeout)
+
     def _idle_expired(self) -> None:
+        if self._handshaking:
+            self.log.error(
+                "Receiving Association failed: TLS handshake not complete "
+                "after {seconds} s (socket timeout)",
+                seconds=self.settings.socket_timeout,
+                **self._fields(),
+            )
+            self._close()
+            return
         self.log.warn(
             "No PDU from peer for {seconds} s (socket timeout): Association Aborted",
             seconds=self.settings.socket_timeout,

@@ -416,10 +416,12 @@ class TLSTests(SynchronousTestCase):
 
     def test_plaintext_and_stalled_handshake(self) -> None:
         """
-        A plain DICOM client on the TLS port is closed with one log line;
-        a client that never starts the handshake is cut off by -ta.
+        A plain DICOM client on the TLS port is closed with one log line.
+        As in the reference, a client that never starts the handshake is
+        cut off by -ts, not -ta; ARTIM (-ta) starts once the handshake is
+        done.
         """
-        port, log = self.serve("-ta", "2")
+        port, log = self.serve("-ta", "1", "-ts", "3")
         self.assertNotEqual(
             run_tool([dcmtk_tool("echoscu"), "127.0.0.1", str(port)]).returncode, 0
         )
@@ -429,8 +431,26 @@ class TLSTests(SynchronousTestCase):
                 self.assertEqual(silent.recv(1), b"")
             except ConnectionResetError:
                 pass  # closed all the same
+            self.assertGreater(time.monotonic() - started, 2.5)
             self.assertLess(time.monotonic() - started, 6)
-        self.assertEqual(log.read_text().count("TLS error"), 1)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        context.load_cert_chain(
+            self.pki.path("client.crt"), self.pki.path("client.key")
+        )
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+            with context.wrap_socket(raw) as quiet:
+                started = time.monotonic()
+                try:
+                    self.assertEqual(quiet.recv(1), b"")
+                except (ConnectionResetError, ssl.SSLError):
+                    pass  # closed all the same
+                self.assertLess(time.monotonic() - started, 2.5)
+        text = log.read_text()
+        self.assertEqual(text.count("TLS error"), 1)
+        self.assertEqual(text.count("TLS handshake not complete after 3"), 1)
+        self.assertIn("ARTIM timer expired", text)
 
     def test_inetd(self) -> None:
         """
