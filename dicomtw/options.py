@@ -55,11 +55,9 @@ NOT_YET_SUPPORTED: frozenset[str] = frozenset(
         "--write-xfer-deflated",
         "--padding-create",
         "--compression-level",
-        "--exec-on-reception",
         "--exec-on-eostudy",
         "--rename-on-eostudy",
         "--eostudy-timeout",
-        "--exec-sync",
     }
 )
 

@@ -31,6 +31,7 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from dicomtw.access import CallingAllowList, check_host
+from dicomtw.commands import ReceptionCommand
 from dicomtw.dimse import CommandReceived, MessageAssembler, fragment
 from dicomtw.errors import AbortReason, AbortSource, ProtocolError
 from dicomtw.framing import Framer
@@ -100,6 +101,7 @@ class ServerSettings:
     access: HostRules | None = None
     calling_allow: CallingAllowList = field(default_factory=CallingAllowList)
     testing: TestingOptions = field(default_factory=TestingOptions)
+    on_reception: ReceptionCommand | None = None
 
 
 @dataclass(frozen=True)
@@ -489,6 +491,7 @@ class DICOMServerProtocol(protocol.Protocol):
             self._respond,
             self.reactor,
             self.settings.testing,
+            self.settings.on_reception,
         )
         self._run(self.machine.accept(outcome.response))  # type: ignore[arg-type]
         assert outcome.peer_max_pdu is not None

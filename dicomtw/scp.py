@@ -34,6 +34,7 @@ from dicomtw.dimse import (
     store_response,
 )
 from dicomtw.errors import AbortReason, AbortSource, DataSetError, ProtocolError
+from dicomtw.commands import ReceptionCommand
 from dicomtw.logs import GATE, enabled
 from dicomtw.naming import (
     TimeNamer,
@@ -796,8 +797,10 @@ class ServiceSCP:
         respond: Callable[[int, bytes], None],
         reactor: IReactorTime,
         testing: TestingOptions = TestingOptions(),
+        command: ReceptionCommand | None = None,
     ) -> None:
         self.handler = handler
+        self.on_reception = command
         self.association = association
         self.contexts = contexts
         self.respond = respond
@@ -962,9 +965,23 @@ class ServiceSCP:
                 result.status,
             ),
         )
+        waiting: Deferred[None] | None = None
+        if self.on_reception is not None:
+            waiting = self.on_reception.run(
+                result.path if result.status == Status.SUCCESS else None,
+                self.association.calling_ae,
+                self.association.called_ae,
+                self.association.peer.rpartition(":")[0],
+                self.association.peer_certificate,
+            )
         if self.testing.sleep_after:
-            return deferLater(self.reactor, self.testing.sleep_after, lambda: None)
-        return None
+            seconds = self.testing.sleep_after
+            if waiting is None:
+                return deferLater(self.reactor, seconds, lambda: None)
+            waiting.addCallback(
+                lambda _: deferLater(self.reactor, seconds, lambda: None)
+            )
+        return waiting
 
     def abandon(self) -> None:
         """

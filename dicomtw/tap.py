@@ -19,6 +19,7 @@ from twisted.logger import Logger
 from twisted.protocols.tls import TLSMemoryBIOFactory
 
 from dicomtw import logs
+from dicomtw.commands import ReceptionCommand
 from dicomtw.access import CallingAllowList
 from dicomtw.config import ServerConfig
 from dicomtw.dictionary import load_dictionary_path
@@ -174,6 +175,16 @@ def build_settings(config: ServerConfig, reactor: Any) -> ServerSettings:
             sleep_during=config.sleep_during,
             abort_after=config.abort_after,
             abort_during=config.abort_during,
+        ),
+        on_reception=(
+            ReceptionCommand(
+                config.exec_on_reception,
+                reactor,
+                wait=config.exec_sync,
+                ignore=config.ignore,
+            )
+            if config.exec_on_reception
+            else None
         ),
     )
 

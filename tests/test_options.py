@@ -381,6 +381,8 @@ IMPLEMENTED: list[
         (),
         {"allowed_calling_aes": ("CT@1.2.3.4",)},
     ),
+    ("-xcr", "--exec-on-reception", ("echo #f",), (), {"exec_on_reception": "echo #f"}),
+    ("-xs", "--exec-sync", (), (), {"exec_sync": True}),
 ]
 
 # Options that are refused as not supported yet: (short, long, values,
@@ -394,7 +396,6 @@ UNSUPPORTED: list[
     ("+td", "--write-xfer-deflated", (), (), {"write_xfer": "write-xfer-deflated"}),
     ("+p", "--padding-create", ("256", "16"), (), {"padding": (256, 16)}),
     ("+cl", "--compression-level", ("9",), ("+td",), {"compression_level": 9}),
-    ("-xcr", "--exec-on-reception", ("echo #f",), (), {"exec_on_reception": "echo #f"}),
     (
         "-xcs",
         "--exec-on-eostudy",
@@ -404,7 +405,6 @@ UNSUPPORTED: list[
     ),
     ("-rns", "--rename-on-eostudy", (), ("-sp",), {"rename_on_eostudy": True}),
     ("-tos", "--eostudy-timeout", ("0x10",), ("-sp",), {"eostudy_timeout": 16}),
-    ("-xs", "--exec-sync", (), (), {"exec_sync": True}),
 ]
 
 

@@ -191,10 +191,13 @@ class TLSTests(SynchronousTestCase):
     def test_require_peer_certificate(self) -> None:
         """
         By default (``-rc``) a client certificate of the trusted CA is
-        needed: storescu with one stores (its subject is logged), without
-        one or with another CA's it fails.
+        needed: storescu with one stores (its subject is logged and given
+        to -xcr commands), without one or with another CA's it fails.
         """
-        port, log = self.serve()
+        record = self.directory / f"subject-{time.monotonic_ns()}.txt"
+        port, log = self.serve(
+            "-xs", "-xcr", f'echo "$DICOMTW_PEER_CERTIFICATE" > {record}'
+        )
         client = ("+tls", self.pki.path("client.key"), self.pki.path("client.crt"))
         stranger = (
             "+tls",
@@ -207,6 +210,8 @@ class TLSTests(SynchronousTestCase):
         text = log.read_text()
         self.assertIn("Peer certificate: CN=client", text)
         self.assertIn("TLS error", text)
+        # -xcr commands see the subject in their environment.
+        self.assertEqual(record.read_text().strip(), "CN=client")
 
     def test_revocation_and_expiry(self) -> None:
         """
