@@ -104,3 +104,25 @@ class ReceptionCommandTests(unittest.TestCase):
             self.assertGreaterEqual(self.storescu(server.port, copies=2), 1.9)
         with ServerProcess(output, ["-xcr", "sleep 1"]) as server:
             self.assertLess(self.storescu(server.port, copies=2), 1.5)
+
+    @requires_dcmtk
+    def test_inetd_socket_not_lent(self) -> None:
+        """
+        Under --inetd the peer's socket arrives as standard input, which the
+        server replaces with /dev/null before serving: a command inherits
+        that, and can neither read nor eat DICOM data.
+        """
+        from test_process import InetdLauncher
+
+        output = self.directory / "out"
+        output.mkdir()
+        template = (
+            f"if test -S /dev/stdin; then echo socket; else echo other; fi"
+            f" > {self.record}"
+        )
+        launcher = InetdLauncher(
+            ["--inetd", "-od", str(output), "-xs", "-xcr", template]
+        )
+        self.storescu(launcher.port)
+        self.assertEqual(launcher.wait(), 0)
+        self.assertEqual(self.record.read_text(), "other\n")
