@@ -60,6 +60,46 @@ SEQUENCE_TAGS: set[int] = {
 }
 
 
+#: Tag -> the dictionary's VRs, for the tags with several (``US or SS``,
+#: ``OB or OW``): which one applies depends on other elements.
+MULTI_VRS: dict[int, tuple[bytes, ...]] = {
+    tag: tuple(vr.encode("ascii") for vr in entry[0].split(" or "))
+    for tag, entry in _DICTIONARY.items()
+    if " or " in entry[0]
+}
+
+
+def _repeaters() -> list[tuple[int, int, tuple[bytes, ...]]]:
+    entries = []
+    for key, entry in _registry("_dicom_dict").RepeatersDictionary.items():
+        mask = int("".join("0" if c in "xX" else "F" for c in key), 16)
+        value = int(key.replace("x", "0").replace("X", "0"), 16)
+        vrs = tuple(vr.encode("ascii") for vr in entry[0].split(" or "))
+        entries.append((mask, value, vrs))
+    return entries
+
+
+#: ``(mask, value, VRs)`` of the repeating-group entries (``60xx3000``).
+REPEATING_VRS: list[tuple[int, int, tuple[bytes, ...]]] = _repeaters()
+
+
+def public_vrs(tag: int) -> tuple[bytes, ...]:
+    """
+    The VRs the data dictionary gives a public tag, or ``()`` if it does
+    not know it.
+    """
+    single = SINGLE_VRS.get(tag)
+    if single is not None:
+        return (single,)
+    multi = MULTI_VRS.get(tag)
+    if multi is not None:
+        return multi
+    for mask, value, vrs in REPEATING_VRS:
+        if tag & mask == value:
+            return vrs
+    return ()
+
+
 def _private_entries() -> dict[tuple[int, str, int], bytes]:
     entries = {}
     for creator, tags in _registry("_private_dict").private_dictionaries.items():

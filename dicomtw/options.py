@@ -49,12 +49,7 @@ from dicomtw.config import ON_DUPLICATE, ServerConfig
 #: them yet.  Implementing one means removing it from this set.
 NOT_YET_SUPPORTED: frozenset[str] = frozenset(
     {
-        "--write-xfer-little",
-        "--write-xfer-big",
-        "--write-xfer-implicit",
-        "--write-xfer-deflated",
         "--padding-create",
-        "--compression-level",
         "--exec-on-eostudy",
         "--rename-on-eostudy",
         "--eostudy-timeout",

@@ -10,18 +10,33 @@ elements.  Everything else, pixel data included, is copied by range, so a
 large object costs no more memory than its largest sequence.
 
 Encapsulated pixel data keeps its undefined length and fragments, as in
-the reference.  Deflated data sets are not re-encoded.
+the reference.
+
+The same walk converts between the uncompressed transfer syntaxes
+(``+te``, ``+tb``, ``+ti``, behaviour reference §10.3): every element gets
+a header in the new syntax, VRs come from the data dictionary when the
+data set arrived in implicit VR, and binary values are byte-swapped by
+their VR when the byte order changes.  Large values are then copied by
+range with the swap applied on the way (:attr:`Piece.swap`).  Deflating
+and inflating is the caller's business: this module sees the inflated
+bytes.
 """
 
 from __future__ import annotations
 
+import array
 import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from dicomtw.dictionary import PRIVATE_VRS, SEQUENCE_TAGS, SINGLE_VRS
+from dicomtw.dictionary import PRIVATE_VRS, SEQUENCE_TAGS, SINGLE_VRS, public_vrs
 from dicomtw.errors import DataSetError
-from dicomtw.uids import EXPLICIT_BIG, EXPLICIT_LITTLE, IMPLICIT_LITTLE
+from dicomtw.uids import (
+    DEFLATED_LITTLE,
+    EXPLICIT_BIG,
+    EXPLICIT_LITTLE,
+    IMPLICIT_LITTLE,
+)
 
 _UNDEFINED = 0xFFFFFFFF
 _ITEM = 0xFFFEE000
@@ -51,6 +66,47 @@ NEW_VRS = frozenset(
     {b"UN", b"UT", b"UC", b"UR", b"OF", b"OD", b"OL", b"OV", b"SV", b"UV"}
 )
 
+#: The size of the units a value of each binary VR is byte-swapped in.
+SWAP_UNITS = {
+    b"US": 2,
+    b"SS": 2,
+    b"OW": 2,
+    b"AT": 2,
+    b"UL": 4,
+    b"SL": 4,
+    b"FL": 4,
+    b"OF": 4,
+    b"OL": 4,
+    b"FD": 8,
+    b"OD": 8,
+    b"OV": 8,
+    b"SV": 8,
+    b"UV": 8,
+}
+
+_ARRAY_CODES = {2: "H", 4: "I", 8: "Q"}
+
+#: Values up to this size are converted in memory; longer ones are copied
+#: by range.
+_IN_MEMORY = 64 * 1024
+
+_PIXEL_REPRESENTATION = 0x00280103
+_BITS_ALLOCATED = 0x00280100
+
+
+def swap(value: bytes, unit: int) -> bytes:
+    """
+    Reverse the byte order of each ``unit``-byte word of ``value``; a
+    trailing part shorter than a word is left as it is.
+    """
+    if unit not in _ARRAY_CODES or len(value) < unit:
+        return value
+    whole = len(value) - len(value) % unit
+    words = array.array(_ARRAY_CODES[unit])
+    words.frombytes(value[:whole])
+    words.byteswap()
+    return words.tobytes() + value[whole:]
+
 
 @dataclass(frozen=True)
 class Encoding:
@@ -65,12 +121,16 @@ class Encoding:
         (``-u``).
     :ivar convert_un: give defined-length UN elements their dictionary VR
         (``+uc``), where the dictionary has exactly one, other than SQ.
+    :ivar padding: ``(file, item)`` of ``+p``: pad the file to a multiple
+        of ``file`` bytes and each item to a multiple of ``item`` bytes
+        (0: not), or ``None`` (``-p``).
     """
 
     group_lengths: str = "recalc"
     undefined_lengths: bool = False
     new_vrs: bool = True
     convert_un: bool = False
+    padding: tuple[int, int] | None = None
 
     @property
     def is_default(self) -> bool:
@@ -81,8 +141,10 @@ class Encoding:
         return self == Encoding()
 
 
-#: Transfer syntaxes this module re-encodes.
-REENCODABLE = frozenset({IMPLICIT_LITTLE, EXPLICIT_LITTLE, EXPLICIT_BIG})
+#: Transfer syntaxes this module re-encodes (deflated ones once inflated).
+REENCODABLE = frozenset(
+    {IMPLICIT_LITTLE, EXPLICIT_LITTLE, EXPLICIT_BIG, DEFLATED_LITTLE}
+)
 
 
 @dataclass(frozen=True)
@@ -95,6 +157,7 @@ _SYNTAXES = {
     IMPLICIT_LITTLE: _Syntax(False, "<"),
     EXPLICIT_LITTLE: _Syntax(True, "<"),
     EXPLICIT_BIG: _Syntax(True, ">"),
+    DEFLATED_LITTLE: _Syntax(True, "<"),
 }
 
 
@@ -105,18 +168,26 @@ def _is_sequence_tag(tag: int) -> bool:
     return tag in SEQUENCE_TAGS
 
 
-class _Reader:
+class _Layout:
+    """
+    Packs and unpacks the fixed-size fields of one byte order.
+    """
+
+    def __init__(self, order: str) -> None:
+        self.tag = struct.Struct(order + "HH")
+        self.u16 = struct.Struct(order + "H")
+        self.u32 = struct.Struct(order + "L")
+
+
+class _Reader(_Layout):
     """
     Parses elements of one transfer syntax out of a byte string.
     """
 
     def __init__(self, syntax: _Syntax, is_sequence: Callable[[int], bool]) -> None:
+        super().__init__(syntax.order)
         self.syntax = syntax
         self.is_sequence = is_sequence
-        order = syntax.order
-        self.tag = struct.Struct(order + "HH")
-        self.u16 = struct.Struct(order + "H")
-        self.u32 = struct.Struct(order + "L")
 
     def header(self, data: bytes, pos: int) -> tuple[int, bytes, int, int]:
         """
@@ -146,20 +217,6 @@ class _Reader:
         return False
 
 
-def _fragments_end(reader: _Reader, data: bytes, pos: int) -> int:
-    """
-    :returns: the offset after the sequence delimiter of encapsulated pixel
-        data whose first item starts at ``pos``.
-    """
-    while True:
-        tag, _, length, value = reader.header(data, pos)
-        if tag == _SEQUENCE_END:
-            return value
-        if tag != _ITEM or length == _UNDEFINED:
-            raise DataSetError(f"bad pixel data fragment at {pos}")
-        pos = value + length
-
-
 def _dictionary_vr(tag: int, creators: dict[tuple[int, int], str]) -> bytes | None:
     group, element = tag >> 16, tag & 0xFFFF
     if group & 1 and element > 0xFF:
@@ -184,22 +241,108 @@ def _creator_text(raw: bytes) -> str:
     return raw.decode("latin-1").strip(" \0")
 
 
-class _Writer:
+class _Scope:
     """
-    Encodes elements with explicit lengths, recalculating group lengths.
+    What one data set (the top level or an item) has said so far that the
+    encoding of later elements depends on.
+
+    :ivar creators: private creators by ``(group, block)``.
+    :ivar pixel_representation: the value of (0028,0103), once seen.
+    :ivar bits_allocated: the value of (0028,0100), once seen.
     """
 
-    def __init__(self, reader: _Reader, encoding: Encoding = Encoding()) -> None:
+    __slots__ = ("creators", "pixel_representation", "bits_allocated")
+
+    def __init__(self) -> None:
+        self.creators: dict[tuple[int, int], str] = {}
+        self.pixel_representation: int | None = None
+        self.bits_allocated: int | None = None
+
+    def note(self, tag: int, value: bytes, reader: _Reader) -> None:
+        """
+        Record ``value`` (as it appears in the source) if ``tag`` matters.
+        """
+        block = _creator(tag)
+        if block is not None:
+            self.creators[block] = _creator_text(value)
+        elif tag in (_PIXEL_REPRESENTATION, _BITS_ALLOCATED) and len(value) >= 2:
+            number = reader.u16.unpack_from(value)[0]
+            if tag == _PIXEL_REPRESENTATION:
+                self.pixel_representation = number
+            else:
+                self.bits_allocated = number
+
+
+def implicit_vr(tag: int, scope: _Scope) -> bytes:
+    """
+    The VR of an element received in implicit VR, as the reference gives
+    it when writing explicit VR: from the data dictionary (private tags
+    through their creator), with ``US or SS`` decided by Pixel
+    Representation and ``OB or OW`` taken as OW; UN for unknown tags.
+    """
+    group, element = tag >> 16, tag & 0xFFFF
+    if element == 0:
+        return b"UL"
+    if group & 1:
+        if 0x10 <= element <= 0xFF:
+            return b"LO"
+        return _dictionary_vr(tag, scope.creators) or b"UN"
+    vrs = public_vrs(tag)
+    if not vrs:
+        return b"UN"
+    if len(vrs) == 1:
+        return vrs[0]
+    if b"SS" in vrs and scope.pixel_representation == 1:
+        return b"SS"
+    if b"US" in vrs:
+        return b"US"
+    if b"OW" in vrs:
+        return b"OW"
+    return vrs[0]
+
+
+class _Writer:
+    """
+    Encodes elements in the target transfer syntax with explicit (or,
+    with ``-e``, undefined) lengths, recalculating group lengths.
+    """
+
+    def __init__(
+        self,
+        reader: _Reader,
+        encoding: Encoding = Encoding(),
+        target: _Syntax | None = None,
+    ) -> None:
         self.reader = reader
-        self.syntax = reader.syntax
+        self.syntax = target or reader.syntax
+        self.out = _Layout(self.syntax.order)
         self.encoding = encoding
+        #: Whether headers (and maybe values) change syntax.
+        self.converting = self.syntax != reader.syntax
+        #: Whether binary values change byte order.
+        self.swapping = self.syntax.order != reader.syntax.order
+
+    def known_vr(
+        self, tag: int, vr: bytes, length: int, scope: _Scope | None
+    ) -> bytes:
+        """
+        The element's VR as the reference holds it once read: the received
+        one, or the dictionary's for implicit VR; ``+uc`` resolves UN.
+        """
+        if not vr:
+            vr = implicit_vr(tag, scope or _Scope())
+        elif vr == b"UN" and self.encoding.convert_un and length != _UNDEFINED:
+            known = _dictionary_vr(tag, scope.creators if scope else {})
+            if known and known != b"SQ" and (known in _LONG_VRS or length <= 0xFFFF):
+                vr = known
+        return vr
 
     def vr_out(
         self,
         vr: bytes,
         tag: int = 0,
         length: int = 0,
-        creators: dict[tuple[int, int], str] | None = None,
+        scope: _Scope | None = None,
     ) -> bytes:
         """
         The VR to write: ``+uc`` resolves UN from the dictionary (private
@@ -208,29 +351,31 @@ class _Writer:
         """
         if not self.syntax.explicit:
             return vr
-        if vr == b"UN" and self.encoding.convert_un and length != _UNDEFINED:
-            known = _dictionary_vr(tag, creators or {})
-            if known and known != b"SQ" and (known in _LONG_VRS or length <= 0xFFFF):
-                vr = known
+        if vr or self.converting:
+            vr = self.known_vr(tag, vr, length, scope)
         if not self.encoding.new_vrs and vr in NEW_VRS:
             return b"OB"
         return vr
 
     def header(self, tag: int, vr: bytes, length: int) -> bytes:
-        r = self.reader
-        head = r.tag.pack(tag >> 16, tag & 0xFFFF)
+        out = self.out
+        head = out.tag.pack(tag >> 16, tag & 0xFFFF)
         if not self.syntax.explicit:
-            return head + r.u32.pack(length)
+            return head + out.u32.pack(length)
         if vr in _LONG_VRS:
-            return head + vr + b"\0\0" + r.u32.pack(length)
-        return head + vr + r.u16.pack(length)
+            return head + vr + b"\0\0" + out.u32.pack(length)
+        if length > 0xFFFF:
+            # Too long for a 2-byte length field: written as UN.
+            unknown = b"UN" if self.encoding.new_vrs else b"OB"
+            return head + unknown + b"\0\0" + out.u32.pack(length)
+        return head + vr + out.u16.pack(length)
 
     def element(self, tag: int, vr: bytes, value: bytes) -> bytes:
         return self.header(tag, vr, len(value)) + value
 
     def delimiter(self, element: int) -> bytes:
-        r = self.reader
-        return r.tag.pack(0xFFFE, element) + r.u32.pack(0)
+        out = self.out
+        return out.tag.pack(0xFFFE, element) + out.u32.pack(0)
 
     def data_set(self, data: bytes, pos: int, end: int | None) -> tuple[bytes, int]:
         """
@@ -240,16 +385,15 @@ class _Writer:
         :returns: the encoded elements and where parsing stopped.
         """
         encoded: list[tuple[int, bytes]] = []
-        creators: dict[tuple[int, int], str] = {}
+        scope = _Scope()
         limit = len(data) if end is None else end
         while pos < limit:
             tag, vr, length, value = self.reader.header(data, pos)
             if tag == _ITEM_END and end is None:
                 return _group_lengths(self, encoded), value
-            block = _creator(tag)
-            if block is not None and length != _UNDEFINED:
-                creators[block] = _creator_text(data[value : value + length])
-            raw, pos = self.one(data, pos, tag, vr, length, value, creators)
+            if length != _UNDEFINED:
+                scope.note(tag, data[value : value + length], self.reader)
+            raw, pos = self.one(data, pos, tag, vr, length, value, scope)
             encoded.append((tag, raw))
         if end is None:
             raise DataSetError("item without delimiter")
@@ -263,7 +407,7 @@ class _Writer:
         vr: bytes,
         length: int,
         value: int,
-        creators: dict[tuple[int, int], str] | None = None,
+        scope: _Scope | None = None,
     ) -> tuple[bytes, int]:
         """
         Re-encode the element whose header starts at ``pos``.
@@ -279,19 +423,60 @@ class _Writer:
                 return head + items + self.delimiter(0xE0DD), after
             return self.element(tag, sq, items), after
         if length == _UNDEFINED:
-            after = _fragments_end(reader, data, value)
-            return bytes(data[pos:after]), after
+            return self.fragments(data, pos, tag, vr, value, scope)
         after = value + length
         if after > len(data):
             raise DataSetError(f"element at {pos} runs past the data set")
-        out = self.vr_out(vr, tag, length, creators)
-        if out != vr:
-            return self.element(tag, out, bytes(data[value:after])), after
-        return bytes(data[pos:after]), after
+        out = self.vr_out(vr, tag, length, scope)
+        if not self.converting:
+            if out != vr:
+                return self.element(tag, out, bytes(data[value:after])), after
+            return bytes(data[pos:after]), after
+        raw = bytes(data[value:after])
+        if self.swapping:
+            raw = swap(raw, SWAP_UNITS.get(self.known_vr(tag, vr, length, scope), 0))
+        return self.element(tag, out, raw), after
+
+    def fragments(
+        self,
+        data: bytes,
+        pos: int,
+        tag: int,
+        vr: bytes,
+        value: int,
+        scope: _Scope | None,
+    ) -> tuple[bytes, int]:
+        """
+        Encapsulated pixel data (or another value of undefined length that
+        is not a sequence): items of bytes up to a sequence delimiter.
+        """
+        reader = self.reader
+        parts = []
+        at = value
+        while True:
+            item, _, length, start = reader.header(data, at)
+            if item == _SEQUENCE_END:
+                break
+            if item != _ITEM or length == _UNDEFINED:
+                raise DataSetError(f"bad pixel data fragment at {at}")
+            if start + length > len(data):
+                raise DataSetError(f"pixel data fragment at {at} is cut off")
+            parts.append(bytes(data[start : start + length]))
+            at = start + length
+        if not self.converting:
+            return bytes(data[pos:start]), start
+        out = self.out
+        head = self.header(tag, self.vr_out(vr or b"OB", tag, _UNDEFINED, scope), _UNDEFINED)
+        body = b"".join(
+            out.tag.pack(0xFFFE, 0xE000) + out.u32.pack(len(part)) + part
+            for part in parts
+        )
+        return head + body + self.delimiter(0xE0DD), start
 
     def items(self, data: bytes, pos: int, length: int) -> tuple[bytes, int]:
         end = None if length == _UNDEFINED else pos + length
         parts: list[bytes] = []
+        out = self.out
         while end is None or pos < end:
             tag, _, item_length, value = self.reader.header(data, pos)
             if tag == _SEQUENCE_END and end is None:
@@ -302,14 +487,14 @@ class _Writer:
                 body, pos = self.data_set(data, value, None)
             else:
                 body, pos = self.data_set(data, value, value + item_length)
-            item_head = self.reader.tag.pack(0xFFFE, 0xE000)
+            item_head = out.tag.pack(0xFFFE, 0xE000)
             if self.encoding.undefined_lengths:
                 parts.append(
-                    item_head + self.reader.u32.pack(_UNDEFINED) + body
+                    item_head + out.u32.pack(_UNDEFINED) + body
                     + self.delimiter(0xE00D)
                 )  # fmt: skip
             else:
-                parts.append(item_head + self.reader.u32.pack(len(body)) + body)
+                parts.append(item_head + out.u32.pack(len(body)) + body)
         if pos != end:
             raise DataSetError("sequence contents overrun its length")
         return b"".join(parts), pos
@@ -345,7 +530,7 @@ def _apply_group_lengths(
             sizes[tag >> 16] = sizes.get(tag >> 16, 0) + sum(p.size for p in parts)
 
     def group_length(group: int) -> list[Piece]:
-        value = writer.reader.u32.pack(sizes.get(group, 0))
+        value = writer.out.u32.pack(sizes.get(group, 0))
         return [Piece(data=writer.element(group << 16, b"UL", value))]
 
     result: list[tuple[int, list[Piece]]] = []
@@ -367,12 +552,14 @@ def _apply_group_lengths(
 class Piece:
     """
     One part of the re-encoded data set: new bytes, or a range of the
-    spooled one to copy.
+    spooled one to copy, byte-swapped in units of ``swap`` bytes if that
+    is not 0.
     """
 
     data: bytes | None = None
     start: int = 0
     length: int = 0
+    swap: int = 0
 
     @property
     def size(self) -> int:
@@ -386,35 +573,55 @@ def plan(
     read: Callable[[int, int], bytes],
     is_sequence: Callable[[int], bool] = _is_sequence_tag,
     encoding: Encoding = Encoding(),
+    target_syntax: str | None = None,
 ) -> list[Piece]:
     """
     Plan the re-encoding of a spooled data set.
 
+    :param transfer_syntax: the syntax it was received in (for deflated,
+        ``read`` gives the inflated bytes).
     :param starts: the offsets of the top-level elements, as the scanner
         found them, in order.
     :param total: the data set's length.
     :param read: reads ``(offset, length)`` bytes of the spooled data set.
     :param encoding: the ``+e/-e``, ``+g=/+g/-g`` and ``+u/-u`` choices.
+    :param target_syntax: the syntax to write, if another one; deflated
+        means explicit VR little endian, deflating is the caller's.
     :returns: the pieces of the new data set, in order.
     :raises DataSetError: for a structure the scanner let pass but that
         cannot be re-encoded.
     """
     reader = _Reader(_SYNTAXES[transfer_syntax], is_sequence)
-    writer = _Writer(reader, encoding)
+    target = _SYNTAXES[target_syntax or transfer_syntax]
+    writer = _Writer(reader, encoding, target)
     bounds = list(zip(starts, [*starts[1:], total], strict=True))
     elements: list[tuple[int, list[Piece]]] = []
-    creators: dict[tuple[int, int], str] = {}
+    scope = _Scope()
     for start, end in bounds:
         head = read(start, min(12, end - start))
         tag, vr, length, value = reader.header(head, 0)
-        block = _creator(tag)
-        if block is not None and length != _UNDEFINED and length <= 64:
-            creators[block] = _creator_text(read(start + value, length))
-        out = writer.vr_out(vr, tag, length, creators)
-        if reader.sequence_like(tag, vr, length) or _is_group_length(tag):
+        if length != _UNDEFINED and (length <= 64 or tag in _SCOPE_TAGS):
+            scope.note(tag, read(start + value, min(length, 64)), reader)
+        whole = (
+            reader.sequence_like(tag, vr, length)
+            or _is_group_length(tag)
+            or (writer.converting and end - start <= _IN_MEMORY)
+            or (writer.converting and length == _UNDEFINED)
+        )
+        if whole:
             raw = read(start, end - start)
-            new, _ = writer.one(raw, 0, tag, vr, length, value)
+            new, _ = writer.one(raw, 0, tag, vr, length, value, scope)
             elements.append((tag, [Piece(data=new)]))
+            continue
+        out = writer.vr_out(vr, tag, length, scope)
+        if writer.converting:
+            unit = 0
+            if writer.swapping:
+                unit = SWAP_UNITS.get(writer.known_vr(tag, vr, length, scope), 0)
+            header = writer.header(tag, out, length)
+            elements.append(
+                (tag, [Piece(data=header), Piece(start=start + value, length=length, swap=unit)])
+            )
         elif length != _UNDEFINED and out != vr:
             header = writer.header(tag, out, length)
             elements.append(
@@ -425,3 +632,6 @@ def plan(
     return [
         piece for _, parts in _apply_group_lengths(writer, elements) for piece in parts
     ]
+
+
+_SCOPE_TAGS = frozenset({_PIXEL_REPRESENTATION, _BITS_ALLOCATED})

@@ -33,6 +33,7 @@ from dicomtw.dimse import (
     echo_response,
     store_response,
 )
+from dicomtw.dictionary import UID_REGISTRY
 from dicomtw.errors import AbortReason, AbortSource, DataSetError, ProtocolError
 from dicomtw.commands import ReceptionCommand
 from dicomtw.logs import GATE, enabled
@@ -45,6 +46,7 @@ from dicomtw.naming import (
 )
 from dicomtw.negotiation import AcceptedContext
 from dicomtw.reencode import REENCODABLE, Encoding, plan
+from dicomtw.transcode import DataSetOutput, copy_pieces, inflate_file
 from dicomtw.scanner import (
     PATIENT_NAME,
     SOP_CLASS_UID,
@@ -65,7 +67,11 @@ from dicomtw.storage import (
     StorageError,
     encode_file_meta,
 )
-from dicomtw.uids import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
+from dicomtw.uids import (
+    DEFLATED_LITTLE,
+    IMPLEMENTATION_CLASS_UID,
+    IMPLEMENTATION_VERSION_NAME,
+)
 
 #: Hand spooled bytes to the writer thread once this many are waiting.
 FLUSH_SIZE = 256 * 1024
@@ -202,6 +208,10 @@ class FileStoreOptions:
         ``reject`` the object.
     :ivar sort: ``-ss``, ``-su`` or ``-sp`` as :mod:`dicomtw.sorting` names
         them, or ``None``.
+    :ivar transfer_syntax: the transfer syntax to write in normal mode
+        (``+te``, ``+tb``, ``+ti``, ``+td``), or ``None`` for the one each
+        object was received in (``+t=``).
+    :ivar compression_level: the zlib level of deflated output (``+cl``).
     """
 
     directory: str = "."
@@ -213,6 +223,8 @@ class FileStoreOptions:
     sort: str | None = None
     sort_prefix: str = ""
     encoding: Encoding = field(default_factory=Encoding)
+    transfer_syntax: str | None = None
+    compression_level: int = 6
     fsync: bool = True
     ignore: bool = False
 
@@ -280,6 +292,14 @@ class FileStore:
         return FileSink(self, request, path)
 
 
+def transfer_syntax_name(uid: str) -> str:
+    """
+    The registry name of a transfer syntax, or its UID.
+    """
+    entry = UID_REGISTRY.get(uid)
+    return str(entry[0]) if entry else uid
+
+
 def _numbered(path: str, extension: str) -> Iterator[str]:
     """
     ``--on-duplicate unique``: ``<name>_1<extension>``, ``<name>_2...``.
@@ -328,6 +348,21 @@ class FileSink:
         self._reencode_error = ""
         self._study_directory: str | None = None
         self._study_created = False
+        received = request.context.transfer_syntax
+        wanted = store.options.transfer_syntax
+        #: The transfer syntax the file is written in.
+        self.transfer_syntax = (
+            received if wanted is None or store.options.bit_preserving else wanted
+        )
+        if self.transfer_syntax != received and received not in REENCODABLE:
+            self._fail(
+                StoreResult(
+                    Status.OUT_OF_RESOURCES,
+                    detail=f"cannot write DICOM file: {path}: no codec converts"
+                    f" {transfer_syntax_name(received)} to"
+                    f" {transfer_syntax_name(self.transfer_syntax)}",
+                )
+            )
         if self._head == b"" and not store.options.write_dataset:
             self._head = self._command_meta()
 
@@ -357,7 +392,7 @@ class FileSink:
             FileMeta(
                 sop_class,
                 sop_instance,
-                self.request.context.transfer_syntax,
+                self.transfer_syntax,
                 self.request.association.calling_ae,
                 IMPLEMENTATION_CLASS_UID,
                 IMPLEMENTATION_VERSION_NAME,
@@ -641,61 +676,91 @@ class FileSink:
 
     def _reencoding_needed(self) -> bool:
         options = self.store.options
+        received = self.request.context.transfer_syntax
         return (
             not options.bit_preserving
-            and (self._scanner.needs_reencoding or not options.encoding.is_default)
-            and self.request.context.transfer_syntax in REENCODABLE
+            and received in REENCODABLE
+            and (
+                self._scanner.needs_reencoding
+                or not options.encoding.is_default
+                or self.transfer_syntax != received
+                # The reference inflates and deflates again, at its level.
+                or received == DEFLATED_LITTLE
+            )
         )
 
     def _reencode_blocking(self) -> None:
         """
         Write the spooled data set anew as the reference writes it in
-        normal mode (``dicomtw.reencode``), into a second spool file that
-        replaces the first.  A data set that cannot be re-encoded is kept
-        as received.
+        normal mode (``dicomtw.reencode``), in the output transfer syntax,
+        into a second spool file that replaces the first.
+
+        A data set that cannot be re-encoded is kept as received when that
+        is still the syntax its meta information names; otherwise the
+        store fails.
         """
         old = self._spool
         assert old is not None
+        options = self.store.options
+        received = self.request.context.transfer_syntax
         head = self._head_length
         source = os.open(old.path, os.O_RDONLY | os.O_CLOEXEC)
+        inflated = None
         try:
+            if received == DEFLATED_LITTLE:
+                try:
+                    inflated = inflate_file(source, head, options.directory)
+                except DataSetError as error:
+                    self._cannot_reencode(error)
+                    return
+                data_fd, base = inflated.fileno(), 0
+            else:
+                data_fd, base = source, head
 
             def read(offset: int, length: int) -> bytes:
-                return os.pread(source, length, head + offset)
+                return os.pread(data_fd, length, base + offset)
 
             try:
                 pieces = plan(
-                    self.request.context.transfer_syntax,
+                    received,
                     self._scanner.top_starts,
-                    self._received,
+                    self._scanner.offset,
                     read,
-                    encoding=self.store.options.encoding,
+                    encoding=options.encoding,
+                    target_syntax=self.transfer_syntax,
                 )
             except DataSetError as error:
-                self._reencode_error = str(error)
+                self._cannot_reencode(error)
                 return
-            new = SpoolFile(
-                self.store.options.directory, fsync=self.store.options.fsync
-            )
+            new = SpoolFile(options.directory, fsync=options.fsync)
             try:
                 if head:
-                    new.write_chunks([read(-head, head)])
-                for piece in pieces:
-                    if piece.data is not None:
-                        new.write_chunks([piece.data])
-                        continue
-                    done = 0
-                    while done < piece.length:
-                        step = min(COPY_SIZE, piece.length - done)
-                        new.write_chunks([read(piece.start + done, step)])
-                        done += step
+                    new.write_chunks([os.pread(source, head, 0)])
+                deflated = self.transfer_syntax == DEFLATED_LITTLE
+                output = DataSetOutput(
+                    new, options.compression_level if deflated else None
+                )
+                copy_pieces(pieces, read, output)
+                output.close()
             except BaseException:
                 new.discard()
                 raise
         finally:
             os.close(source)
+            if inflated is not None:
+                inflated.close()
         old.discard()
         self._spool = new
+
+    def _cannot_reencode(self, error: DataSetError) -> None:
+        """
+        Keep the data set as received, or, if the file must be in another
+        syntax than the one received (or re-deflated), fail the store.
+        """
+        received = self.request.context.transfer_syntax
+        if self.transfer_syntax != received or received == DEFLATED_LITTLE:
+            raise StorageError(0, f"cannot convert the data set: {error}", self.path)
+        self._reencode_error = str(error)
 
     def _discard_blocking(self) -> None:
         if self._spool is not None:

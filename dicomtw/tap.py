@@ -33,7 +33,14 @@ from dicomtw.scp import FileStore, FileStoreOptions, TestingOptions
 from dicomtw.sopclasses import STORAGE_SOP_CLASSES, is_known_uid
 from dicomtw.storage import remove_spool_files
 from dicomtw.tls import ServerContextFactory, TLSOptions, TLSSetupError, build_context
-from dicomtw.uids import PREFERENCE_LISTS, VERIFICATION
+from dicomtw.uids import (
+    DEFLATED_LITTLE,
+    EXPLICIT_BIG,
+    EXPLICIT_LITTLE,
+    IMPLICIT_LITTLE,
+    PREFERENCE_LISTS,
+    VERIFICATION,
+)
 
 Options = StoreSCPOptions
 
@@ -124,6 +131,15 @@ def load_dictionaries() -> None:
         _log.warn("no data dictionary loaded, check environment variable: DCMDICTPATH")
 
 
+#: ``+te``, ``+tb``, ``+ti`` and ``+td``; ``+t=`` is not here.
+WRITE_SYNTAXES = {
+    "write-xfer-little": EXPLICIT_LITTLE,
+    "write-xfer-big": EXPLICIT_BIG,
+    "write-xfer-implicit": IMPLICIT_LITTLE,
+    "write-xfer-deflated": DEFLATED_LITTLE,
+}
+
+
 def build_settings(config: ServerConfig, reactor: Any) -> ServerSettings:
     """
     The per-association settings for ``config``.
@@ -142,7 +158,10 @@ def build_settings(config: ServerConfig, reactor: Any) -> ServerSettings:
                 undefined_lengths=config.length_encoding == "length-undefined",
                 new_vrs=config.new_vr,
                 convert_un=config.convert_un,
+                padding=config.padding,
             ),
+            transfer_syntax=WRITE_SYNTAXES.get(config.write_xfer),
+            compression_level=config.compression_level,
             sort_prefix=config.sort_prefix or "",
             naming=(
                 "unique"
