@@ -91,7 +91,10 @@ _ARRAY_CODES = {2: "H", 4: "I", 8: "Q"}
 _IN_MEMORY = 64 * 1024
 
 _PIXEL_REPRESENTATION = 0x00280103
-_BITS_ALLOCATED = 0x00280100
+_WAVEFORM_BITS_ALLOCATED = 0x54001004
+
+
+_SCOPE_TAGS = frozenset({_PIXEL_REPRESENTATION, _WAVEFORM_BITS_ALLOCATED})
 
 
 def swap(value: bytes, unit: int) -> bytes:
@@ -210,7 +213,7 @@ class _Reader(_Layout):
     def sequence_like(self, tag: int, vr: bytes, length: int) -> bool:
         if tag == _PIXEL_DATA or vr in (b"OB", b"OW"):
             return False
-        if vr == b"SQ":
+        if vr == b"SQ" or (vr == b"UN" and length == _UNDEFINED):
             return True
         if not self.syntax.explicit:
             return length == _UNDEFINED or self.is_sequence(tag)
@@ -248,15 +251,15 @@ class _Scope:
 
     :ivar creators: private creators by ``(group, block)``.
     :ivar pixel_representation: the value of (0028,0103), once seen.
-    :ivar bits_allocated: the value of (0028,0100), once seen.
+    :ivar waveform_bits: the value of (5400,1004), once seen.
     """
 
-    __slots__ = ("creators", "pixel_representation", "bits_allocated")
+    __slots__ = ("creators", "pixel_representation", "waveform_bits")
 
     def __init__(self) -> None:
         self.creators: dict[tuple[int, int], str] = {}
         self.pixel_representation: int | None = None
-        self.bits_allocated: int | None = None
+        self.waveform_bits: int | None = None
 
     def note(self, tag: int, value: bytes, reader: _Reader) -> None:
         """
@@ -265,20 +268,47 @@ class _Scope:
         block = _creator(tag)
         if block is not None:
             self.creators[block] = _creator_text(value)
-        elif tag in (_PIXEL_REPRESENTATION, _BITS_ALLOCATED) and len(value) >= 2:
+        elif tag in _SCOPE_TAGS and len(value) >= 2:
             number = reader.u16.unpack_from(value)[0]
             if tag == _PIXEL_REPRESENTATION:
                 self.pixel_representation = number
             else:
-                self.bits_allocated = number
+                self.waveform_bits = number
+
+
+#: The ``US or SS`` tags that hold pixel values: SS when Pixel
+#: Representation (0028,0103) is 1 in the same data set.  The other ``US or
+#: SS`` tags (palette descriptors, retired ones) are read as US.
+PIXEL_VALUE_TAGS = frozenset(
+    {
+        0x00280106,  # Smallest Image Pixel Value
+        0x00280107,  # Largest Image Pixel Value
+        0x00280108,  # Smallest Pixel Value in Series
+        0x00280109,  # Largest Pixel Value in Series
+        0x00280120,  # Pixel Padding Value
+        0x00280121,  # Pixel Padding Range Limit
+        0x00283002,  # LUT Descriptor
+        0x00409211,  # Real World Value Last Value Mapped
+        0x00409216,  # Real World Value First Value Mapped
+        0x00603004,  # Histogram First Bin Value
+        0x00603006,  # Histogram Last Bin Value
+    }
+)
+
+#: The ``OB or OW`` waveform tags: OW once Waveform Bits Allocated
+#: (5400,1004) other than 8 has been seen in the same data set, else OB.
+WAVEFORM_TAGS = frozenset({0x54000110, 0x54000112, 0x5400100A, 0x54001010})
 
 
 def implicit_vr(tag: int, scope: _Scope) -> bytes:
     """
     The VR of an element received in implicit VR, as the reference gives
     it when writing explicit VR: from the data dictionary (private tags
-    through their creator), with ``US or SS`` decided by Pixel
-    Representation and ``OB or OW`` taken as OW; UN for unknown tags.
+    through their creator), UN for unknown tags.  Where the dictionary
+    allows several VRs: ``US or SS`` pixel values are SS after Pixel
+    Representation 1, other ``US or SS`` tags US; LUT data (``US or OW``)
+    is OW; of the ``OB or OW`` tags, Pixel Data and Overlay Data are OW,
+    waveform values follow Waveform Bits Allocated, the others are OB.
     """
     group, element = tag >> 16, tag & 0xFFFF
     if element == 0:
@@ -292,13 +322,17 @@ def implicit_vr(tag: int, scope: _Scope) -> bytes:
         return b"UN"
     if len(vrs) == 1:
         return vrs[0]
-    if b"SS" in vrs and scope.pixel_representation == 1:
-        return b"SS"
-    if b"US" in vrs:
-        return b"US"
-    if b"OW" in vrs:
+    if b"OW" in vrs and b"OB" not in vrs:
         return b"OW"
-    return vrs[0]
+    if b"SS" in vrs:
+        signed = scope.pixel_representation == 1 and tag in PIXEL_VALUE_TAGS
+        return b"SS" if signed else b"US"
+    if tag == _PIXEL_DATA or tag & 0xFF00FFFF == 0x60003000:
+        return b"OW"
+    if tag in WAVEFORM_TAGS:
+        bits = scope.waveform_bits
+        return b"OW" if bits is not None and bits != 8 else b"OB"
+    return b"OB"
 
 
 class _Writer:
@@ -321,6 +355,7 @@ class _Writer:
         self.converting = self.syntax != reader.syntax
         #: Whether binary values change byte order.
         self.swapping = self.syntax.order != reader.syntax.order
+        self._implicit: _Writer | None = None
 
     def known_vr(
         self, tag: int, vr: bytes, length: int, scope: _Scope | None
@@ -416,8 +451,13 @@ class _Writer:
         """
         reader = self.reader
         if reader.sequence_like(tag, vr, length):
-            items, after = self.items(data, value, length)
-            sq = vr or b"SQ"
+            if vr == b"UN":
+                # A sequence sent as UN: its items are in implicit VR little
+                # endian (PS3.5 §6.2.2); the reference writes it as SQ.
+                items, after = self.implicit_items().items(data, value, length)
+            else:
+                items, after = self.items(data, value, length)
+            sq = b"SQ" if vr in (b"", b"UN") else vr
             if self.encoding.undefined_lengths:
                 head = self.header(tag, sq, _UNDEFINED)
                 return head + items + self.delimiter(0xE0DD), after
@@ -428,14 +468,35 @@ class _Writer:
         if after > len(data):
             raise DataSetError(f"element at {pos} runs past the data set")
         out = self.vr_out(vr, tag, length, scope)
-        if not self.converting:
-            if out != vr:
-                return self.element(tag, out, bytes(data[value:after])), after
+        if not self.converting and out == vr:
             return bytes(data[pos:after]), after
         raw = bytes(data[value:after])
-        if self.swapping:
-            raw = swap(raw, SWAP_UNITS.get(self.known_vr(tag, vr, length, scope), 0))
-        return self.element(tag, out, raw), after
+        unit = self.swap_unit(tag, vr, length, scope, out)
+        return self.element(tag, out, swap(raw, unit) if unit else raw), after
+
+    def swap_unit(
+        self, tag: int, vr: bytes, length: int, scope: _Scope | None, out: bytes
+    ) -> int:
+        """
+        The unit to byte-swap a value in, or 0.  Values leave in the target
+        byte order, except those ``-u`` writes as OB: the reference writes
+        them in little endian whatever the syntax.
+        """
+        known = self.known_vr(tag, vr, length, scope) if self.converting else vr
+        unit = SWAP_UNITS.get(known, 0)
+        if out == b"OB" and known != b"OB":
+            return unit if self.reader.syntax.order == ">" else 0
+        return unit if self.swapping else 0
+
+    def implicit_items(self) -> _Writer:
+        """
+        A writer that reads implicit VR little endian and writes what this
+        one writes.
+        """
+        if self._implicit is None:
+            reader = _Reader(_SYNTAXES[IMPLICIT_LITTLE], self.reader.is_sequence)
+            self._implicit = _Writer(reader, self.encoding, self.syntax)
+        return self._implicit
 
     def fragments(
         self,
@@ -614,18 +675,17 @@ def plan(
             elements.append((tag, [Piece(data=new)]))
             continue
         out = writer.vr_out(vr, tag, length, scope)
-        if writer.converting:
-            unit = 0
-            if writer.swapping:
-                unit = SWAP_UNITS.get(writer.known_vr(tag, vr, length, scope), 0)
+        if writer.converting or out != vr:
+            unit = writer.swap_unit(tag, vr, length, scope, out)
             header = writer.header(tag, out, length)
             elements.append(
-                (tag, [Piece(data=header), Piece(start=start + value, length=length, swap=unit)])
-            )
-        elif length != _UNDEFINED and out != vr:
-            header = writer.header(tag, out, length)
-            elements.append(
-                (tag, [Piece(data=header), Piece(start=start + value, length=length)])
+                (
+                    tag,
+                    [
+                        Piece(data=header),
+                        Piece(start=start + value, length=length, swap=unit),
+                    ],
+                )
             )
         else:
             elements.append((tag, [Piece(start=start, length=end - start)]))
@@ -634,4 +694,3 @@ def plan(
     ]
 
 
-_SCOPE_TAGS = frozenset({_PIXEL_REPRESENTATION, _BITS_ALLOCATED})

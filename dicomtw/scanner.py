@@ -351,7 +351,9 @@ class DataSetScanner:
             self._deflated_seen = True
         try:
             self._consume(inflater.decompress(data, _INFLATE_CHUNK))
-            while inflater.unconsumed_tail:
+            # Once the stream has ended, zlib keeps bytes after it (a pad
+            # byte, say) as an unconsumed tail that never goes away.
+            while inflater.unconsumed_tail and not inflater.eof:
                 tail = inflater.unconsumed_tail
                 self._consume(inflater.decompress(tail, _INFLATE_CHUNK))
         except zlib.error as error:

@@ -25,6 +25,8 @@ from pydicom.uid import (
 from pynetdicom import AE
 from twisted.trial.unittest import SynchronousTestCase
 
+import vr_corpus
+from vr_corpus import make_8bit_image, make_all_vrs, make_long_text, write_corpus_file
 from peers import (
     OBJECT_MAKERS,
     ServerProcess,
@@ -500,3 +502,156 @@ class PrivateDictionaryTests(SynchronousTestCase):
         self.assertIn(b"\x19\x00\x10\x10ST", files["dicomtw"])
         self.assertIn(b"\x29\x00\x10\x10DA", files["dicomtw"])
         self.assertIn(b"\x29\x00\x10\x10UN", files["plain"])
+
+
+def _conversion_corpus(directory: Path) -> Path:
+    """
+    The objects every conversion test sends: the usual CT, MR, SR, RT plan
+    and PDF, and data sets holding every VR (signed and unsigned pixel
+    representation), an 8-bit image with odd-length pixel data, and a
+    text longer than a 2-byte length field can say.
+    """
+    corpus = directory / "corpus"
+    corpus.mkdir()
+    for kind, make in OBJECT_MAKERS.items():
+        write_object(
+            make(f"convert-{kind}"), corpus / f"{kind}.dcm", ExplicitVRLittleEndian
+        )
+    for name, ds, syntax in (
+        ("all-signed", make_all_vrs("convert-signed"), vr_corpus.IVR),
+        ("all-unsigned", make_all_vrs("convert-unsigned", pixel_representation=0),
+         vr_corpus.EVRLE),
+        ("all-big", make_all_vrs("convert-big"), vr_corpus.EVRBE),
+        ("image8", make_8bit_image("convert-8bit"), vr_corpus.EVRLE),
+        ("long-text", make_long_text("convert-long"), vr_corpus.IVR),
+    ):  # fmt: skip
+        # A tag newer than DCMTK 3.6.7's dictionary: see
+        # test_newer_dictionary_tag and docs/differences.md.
+        if NEWER_THAN_DCMTK in ds:
+            del ds[NEWER_THAN_DCMTK]
+        write_corpus_file(ds, str(corpus / f"{name}.dcm"), syntax)
+    return corpus
+
+
+#: FileOffsetInContainer (0008,040C), UV: in pydicom's dictionary, not in
+#: DCMTK 3.6.7's.
+NEWER_THAN_DCMTK = 0x0008040C
+
+_SENDERS = (("le", []), ("be", ["-xb"]), ("ivr", ["-xi"]))
+
+
+@requires_dcmtk
+class ConversionTests(SynchronousTestCase):
+    """
+    ``+te``, ``+tb``, ``+ti`` and ``+td`` (with ``+cl``) write what the
+    reference writes, for objects received in each uncompressed syntax
+    and deflated.
+    """
+
+    def setUp(self) -> None:
+        self.directory = Path(tempfile.mkdtemp(prefix="dicomtw-convert-"))
+        self.corpus = _conversion_corpus(self.directory)
+
+    def receive(
+        self,
+        kind: str,
+        options: list[str],
+        senders: tuple[tuple[str, list[str]], ...],
+    ) -> Path:
+        output = Path(tempfile.mkdtemp(prefix=f"{kind}-", dir=self.directory))
+        with ServerProcess(output, options, kind=kind) as server:
+            for label, sender in senders:
+                result = run_tool(
+                    [
+                        dcmtk_tool("storescu"),
+                        *sender,
+                        "127.0.0.1",
+                        str(server.port),
+                        "+sd",
+                        str(self.corpus),
+                    ]
+                )
+                self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+                for path in list(output.iterdir()):
+                    if not path.name.endswith(tuple(f".{s}" for s, _ in senders)):
+                        path.rename(output / f"{path.name}.{label}")
+        return output
+
+    def assert_same(
+        self,
+        options: list[str],
+        senders: tuple[tuple[str, list[str]], ...] = _SENDERS,
+        syntax: str | None = None,
+    ) -> None:
+        reference = self.receive("dcmtk", options, senders)
+        ours = self.receive("dicomtw", options, senders)
+        names = sorted(p.name for p in reference.iterdir())
+        self.assertEqual(
+            len(names), len(senders) * len(list(self.corpus.iterdir())), options
+        )
+        self.assertEqual(sorted(p.name for p in ours.iterdir()), names, options)
+        for name in names:
+            expected_meta, expected = split_part10((reference / name).read_bytes())
+            got_meta, got = split_part10((ours / name).read_bytes())
+            self.assertEqual(got, expected, f"data set of {name} with {options}")
+            self.assertEqual(
+                [e for e in got_meta if e[0] not in _IGNORED],
+                [e for e in expected_meta if e[0] not in _IGNORED],
+                f"file meta information of {name} with {options}",
+            )
+            if syntax is not None:
+                [written] = [_meta_text(e) for t, e in got_meta if t == 0x00020010]
+                self.assertEqual(written, syntax, name)
+
+    def test_explicit_little(self) -> None:
+        """
+        ``+te``: from implicit VR (dictionary VRs, ``US or SS`` by Pixel
+        Representation), from big endian (every binary VR swapped).
+        """
+        self.assert_same(["+te"], syntax=ExplicitVRLittleEndian)
+
+    def test_explicit_big(self) -> None:
+        """
+        ``+tb``, and with ``-e +g -u`` on top.
+        """
+        self.assert_same(["+tb"], syntax=ExplicitVRBigEndian)
+        self.assert_same(["+tb", "-e", "+g", "-u"], syntax=ExplicitVRBigEndian)
+
+    def test_implicit(self) -> None:
+        """
+        ``+ti``, and with ``-g``.
+        """
+        self.assert_same(["+ti"], syntax=ImplicitVRLittleEndian)
+        self.assert_same(["+ti", "-g"], syntax=ImplicitVRLittleEndian)
+
+    def test_deflated(self) -> None:
+        """
+        ``+td`` at the default level and with ``+cl 9`` and ``+cl 0``.
+        """
+        self.assert_same(["+td"], syntax=DeflatedExplicitVRLittleEndian)
+        self.assert_same(["+td", "+cl", "9"], syntax=DeflatedExplicitVRLittleEndian)
+        self.assert_same(["+td", "+cl", "0"], syntax=DeflatedExplicitVRLittleEndian)
+
+    def test_new_vrs_as_ob(self) -> None:
+        """
+        ``-u`` without a conversion: OD, OF, OL, OV, SV and UV values
+        written as OB are in little endian even in a big endian file, as
+        the reference writes them.
+        """
+        self.assert_same(["-u"])
+
+    def test_deflated_input(self) -> None:
+        """
+        Objects received deflated are inflated and written again: deflated
+        at the ``+cl`` level under ``+t=``, converted under ``+tb``.
+        """
+        deflating = (("defl", ["-xd"]),)
+        self.assert_same(["+xd"], deflating, syntax=DeflatedExplicitVRLittleEndian)
+        self.assert_same(
+            ["+xd", "+cl", "1"], deflating, syntax=DeflatedExplicitVRLittleEndian
+        )
+        self.assert_same(["+xd", "+tb"], deflating, syntax=ExplicitVRBigEndian)
+
+
+def _meta_text(raw: bytes) -> str:
+    return raw[8:].rstrip(b"\0 ").decode("ascii")

@@ -383,6 +383,11 @@ IMPLEMENTED: list[
     ),
     ("-xcr", "--exec-on-reception", ("echo #f",), (), {"exec_on_reception": "echo #f"}),
     ("-xs", "--exec-sync", (), (), {"exec_sync": True}),
+    ("+te", "--write-xfer-little", (), (), {"write_xfer": "write-xfer-little"}),
+    ("+tb", "--write-xfer-big", (), (), {"write_xfer": "write-xfer-big"}),
+    ("+ti", "--write-xfer-implicit", (), (), {"write_xfer": "write-xfer-implicit"}),
+    ("+td", "--write-xfer-deflated", (), (), {"write_xfer": "write-xfer-deflated"}),
+    ("+cl", "--compression-level", ("9",), ("+td",), {"compression_level": 9}),
 ]
 
 # Options that are refused as not supported yet: (short, long, values,
@@ -390,12 +395,7 @@ IMPLEMENTED: list[
 UNSUPPORTED: list[
     tuple[str, str, tuple[str, ...], tuple[str, ...], dict[str, object]]
 ] = [
-    ("+te", "--write-xfer-little", (), (), {"write_xfer": "write-xfer-little"}),
-    ("+tb", "--write-xfer-big", (), (), {"write_xfer": "write-xfer-big"}),
-    ("+ti", "--write-xfer-implicit", (), (), {"write_xfer": "write-xfer-implicit"}),
-    ("+td", "--write-xfer-deflated", (), (), {"write_xfer": "write-xfer-deflated"}),
     ("+p", "--padding-create", ("256", "16"), (), {"padding": (256, 16)}),
-    ("+cl", "--compression-level", ("9",), ("+td",), {"compression_level": 9}),
     (
         "-xcs",
         "--exec-on-eostudy",
@@ -847,8 +847,6 @@ PRECEDENCE: list[tuple[list[str], str]] = [
         ["-xf", "f", "p", "+B", "+u", PORT],
         "--enable-new-vr not allowed with --bit-preserving",
     ),
-    (["+cl", "5", "+td", PORT], "--compression-level is not supported yet"),
-    (["+td", "+cl", "5", PORT], "--write-xfer-deflated is not supported yet"),
 ]
 
 
@@ -913,7 +911,7 @@ class ErrorTests(_ErrorAssertions):
             (["-q", "--bogus"], False),
             (["+v", "-v", "-q", PORT], True),
             (["-q", "-ll", "info", PORT], False),
-            (["-q", "+te", PORT], False),
+            (["-q", "-rns", "-sp", PORT], False),
         ]:
             error = self.assertRaises(CommandLineError, parse_command_line, arguments)
             self.assertEqual(error.silent, silent, arguments)

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import struct
 
+from pydicom.dataset import Dataset
 from pydicom.filebase import DicomBytesIO
 from pydicom.filereader import read_dataset
+from pydicom.filewriter import write_dataset
 from twisted.trial.unittest import SynchronousTestCase
 
 from dicomtw.errors import DataSetError
-from dicomtw.reencode import plan
+from dicomtw.reencode import Encoding, plan, swap
 from dicomtw.scanner import DataSetScanner
 
 EVRLE = "1.2.840.10008.1.2.1"
@@ -166,3 +168,200 @@ class ReencodeTests(SynchronousTestCase):
         self.assertRaises(
             DataSetError, plan, EVRLE, [0, 12], len(data), lambda o, n: data[o : o + n]
         )
+
+
+def convert(source: str, target: str, data: bytes, encoding: Encoding = Encoding()) -> bytes:
+    """
+    Plan the conversion of ``data`` from ``source`` to ``target`` and
+    carry it out in memory, byte swaps included.
+    """
+    scanner = DataSetScanner(source)
+    scanner.feed(data)
+    scanner.finish()
+    pieces = plan(
+        source,
+        scanner.top_starts,
+        len(data),
+        lambda o, n: data[o : o + n],
+        encoding=encoding,
+        target_syntax=target,
+    )
+    return b"".join(
+        (
+            piece.data
+            if piece.data is not None
+            else swap(data[piece.start : piece.start + piece.length], piece.swap)
+        )
+        for piece in pieces
+    )
+
+
+def _encode(ds: Dataset, syntax: str) -> bytes:
+    buffer = DicomBytesIO()
+    buffer.is_little_endian = syntax != EVRBE
+    buffer.is_implicit_VR = syntax == IVR
+    write_dataset(buffer, ds)
+    return buffer.getvalue()
+
+
+def _decode(data: bytes, syntax: str) -> Dataset:
+    return read_dataset(DicomBytesIO(data), syntax == IVR, syntax != EVRBE)
+
+
+def _binary_data_set() -> Dataset:
+    ds = Dataset()
+    ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.2"
+    ds.SOPInstanceUID = "1.2.826.0.1.3680043.10.99.1"
+    ds.PatientName = "Doe^Jane"
+    ds.add_new(0x00181310, "US", [0, 256, 256, 0])  # AcquisitionMatrix
+    ds.add_new(0x00189219, "SS", -300)  # TagAngleSecondAxis
+    ds.add_new(0x00209158, "LT", "odd")  # FrameComments
+    ds.add_new(0x00209165, "AT", [0x00100010, 0x7FE00010])
+    ds.add_new(0x00189089, "FD", [0.25, -1.5, 3.0])  # DiffusionGradientOrientation
+    ds.add_new(0x00181320, "FL", 2.5)  # B1rms
+    ds.add_new(0x00209153, "FD", 10.5)
+    ds.add_new(0x00281050, "DS", "40")
+    ds.SamplesPerPixel = 1
+    ds.Rows = 2
+    ds.Columns = 3
+    ds.BitsAllocated = 16
+    ds.BitsStored = 12
+    ds.HighBit = 11
+    ds.PixelRepresentation = 1
+    ds.add_new(0x00280106, "SS", -2)  # SmallestImagePixelValue, US or SS
+    item = Dataset()
+    item.add_new(0x00283002, "US", [4, 0, 16])  # LUTDescriptor, US or SS
+    item.add_new(0x00283006, "US", [1, 2, 3, 4])  # LUTData, US or OW
+    ds.ModalityLUTSequence = [item]
+    ds.add_new(0x00090010, "LO", "DICOMTW UNIT")
+    ds.add_new(0x00091001, "UL", 7)  # unknown private: UN after implicit
+    ds.PixelData = struct.pack("<6h", -1, 2, -3, 4, -5, 4095)
+    ds["PixelData"].VR = "OW"
+    return ds
+
+
+class ConversionTests(SynchronousTestCase):
+    """
+    ``+te``, ``+tb`` and ``+ti``: every pair of uncompressed syntaxes
+    keeps every value, with binary values byte-swapped by VR.
+    """
+
+    syntaxes = (IVR, EVRLE, EVRBE)
+
+    def test_values_kept(self) -> None:
+        """
+        Converted from each syntax into each other, the data set reads
+        back with the same values; VRs survive where the source has them.
+        """
+        original = _binary_data_set()
+        for source in self.syntaxes:
+            data = _encode(original, source)
+            for target in self.syntaxes:
+                result = _decode(convert(source, target, data), target)
+                for element in original:
+                    if element.tag.is_private and IVR in (source, target):
+                        continue
+                    if element.VR == "SQ":
+                        # pydicom leaves US-or-SS values in implicit VR
+                        # items undecoded.
+                        got = result[element.tag][0]
+                        self.assertEqual(
+                            got.get(0x00283002).value if target != IVR else None,
+                            [4, 0, 16] if target != IVR else None,
+                        )
+                        continue
+                    expected = element.value
+                    # pydicom writes OW bytes as they are in any syntax.
+                    if element.tag == 0x7FE00010 and (source == EVRBE) != (
+                        target == EVRBE
+                    ):
+                        expected = swap(expected, 2)
+                    self.assertEqual(
+                        result[element.tag].value, expected, (source, target, element)
+                    )
+                if target != IVR and source != IVR:
+                    self.assertEqual(result[0x00209165].VR, "AT")
+                    self.assertEqual(result[0x00091001].value, 7)
+
+    def test_implicit_vrs_from_dictionary(self) -> None:
+        """
+        From implicit VR, explicit output gets dictionary VRs: SS for a
+        US-or-SS element after Pixel Representation 1, US in an item that
+        has none, OW for pixel data and LUT Data, LO for private creators,
+        UN for unknown private tags.
+        """
+        data = _encode(_binary_data_set(), IVR)
+        result = _decode(convert(IVR, EVRLE, data), EVRLE)
+        self.assertEqual(result[0x00280106].VR, "SS")
+        self.assertEqual(result[0x00280106].value, -2)
+        item = result.ModalityLUTSequence[0]
+        self.assertEqual(item[0x00283002].VR, "US")
+        self.assertEqual(item[0x00283006].VR, "OW")
+        self.assertEqual(result[0x7FE00010].VR, "OW")
+        self.assertEqual(result[0x00090010].VR, "LO")
+        self.assertEqual(result[0x00091001].VR, "UN")
+        self.assertEqual(result[0x00091001].value, struct.pack("<L", 7))
+
+    def test_big_endian_bytes(self) -> None:
+        """
+        Explicit big endian output swaps US, SS, FD, AT and OW values in
+        their own units and leaves text and OB alone.
+        """
+        data = _encode(_binary_data_set(), EVRLE)
+        big = convert(EVRLE, EVRBE, data)
+        self.assertIn(b"\x00\x18\x13\x10US\x00\x08\x00\x00\x01\x00\x01\x00\x00\x00", big)
+        self.assertIn(b"\x00\x20\x91\x65AT\x00\x08\x00\x10\x00\x10\x7f\xe0\x00\x10", big)
+        self.assertIn(struct.pack(">d", 10.5), big)
+        self.assertIn(b"\x7f\xe0\x00\x10OW\x00\x00" + struct.pack(">L6h", 12, -1, 2, -3, 4, -5, 4095), big)
+        self.assertIn(b"\x00\x20\x91\x58LT\x00\x04odd ", big)
+
+    def test_large_values_copied_by_range(self) -> None:
+        """
+        A value too large to convert in memory is planned as a range with
+        its swap unit, so pixel data is never read whole.
+        """
+        ds = _binary_data_set()
+        ds.Rows, ds.Columns = 256, 512
+        ds.PixelData = bytes(range(256)) * 1024
+        data = _encode(ds, EVRLE)
+        scanner = DataSetScanner(EVRLE)
+        scanner.feed(data)
+        scanner.finish()
+        pieces = plan(
+            EVRLE,
+            scanner.top_starts,
+            len(data),
+            lambda o, n: data[o : o + n],
+            target_syntax=EVRBE,
+        )
+        ranges = [piece for piece in pieces if piece.data is None]
+        self.assertEqual([(p.length, p.swap) for p in ranges], [(256 * 1024, 2)])
+        self.assertEqual(
+            _decode(convert(EVRLE, EVRBE, data), EVRBE).PixelData,
+            swap(ds.PixelData, 2),
+        )
+
+    def test_options_apply_while_converting(self) -> None:
+        """
+        ``-e``, ``+g`` and ``-u`` apply to the converted data set.
+        """
+        ds = _binary_data_set()
+        ds.add_new(0x00081030, "LO", "Study")
+        ds.add_new(0x00400280, "ST", "x")
+        ds.add_new(0x0040A160, "UT", "text")
+        data = _encode(ds, IVR)
+        encoding = Encoding(group_lengths="create", undefined_lengths=True, new_vrs=False)
+        result = convert(IVR, EVRBE, data, encoding)
+        back = _decode(result, EVRBE)
+        self.assertTrue(back.ModalityLUTSequence.is_undefined_length)
+        self.assertIn(0x00080000, back)
+        self.assertIn(b"\x00\x40\xa1\x60OB\x00\x00\x00\x00\x00\x04text", result)
+
+    def test_swap(self) -> None:
+        """
+        Words are swapped in their units; a ragged end stays.
+        """
+        self.assertEqual(swap(b"\1\2\3\4\5", 2), b"\2\1\4\3\5")
+        self.assertEqual(swap(b"\1\2\3\4", 4), b"\4\3\2\1")
+        self.assertEqual(swap(bytes(range(8)), 8), bytes(reversed(range(8))))
+        self.assertEqual(swap(b"\1\2", 0), b"\1\2")

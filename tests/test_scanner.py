@@ -302,6 +302,17 @@ class ScannerValuesTests(SynchronousTestCase):
         scanner = _scan(DEFLATED_LITTLE, [data, b"\x00"])
         self.assertEqual(scanner.values, EXPECTED)
 
+    def test_deflated_padding_byte_after_large_stream(self) -> None:
+        """
+        The pad byte ends the walk too when the stream inflates to more
+        than one inflation step, in the same fragment as the stream's end
+        (zlib then keeps it as an unconsumed tail forever).
+        """
+        data = _encode(DEFLATED_LITTLE, pixels=200000)
+        scanner = _scan(DEFLATED_LITTLE, [data + b"\x00"])
+        self.assertEqual(scanner.values, EXPECTED)
+        self.assertTrue(scanner.finished)
+
     def test_encapsulated_syntax_is_explicit_little(self) -> None:
         """
         A compressed transfer syntax is walked as explicit VR little endian.
