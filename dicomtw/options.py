@@ -49,7 +49,6 @@ from dicomtw.config import ON_DUPLICATE, ServerConfig
 #: them yet.  Implementing one means removing it from this set.
 NOT_YET_SUPPORTED: frozenset[str] = frozenset(
     {
-        "--padding-create",
         "--exec-on-eostudy",
         "--rename-on-eostudy",
         "--eostudy-timeout",

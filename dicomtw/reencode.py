@@ -43,6 +43,7 @@ _ITEM = 0xFFFEE000
 _ITEM_END = 0xFFFEE00D
 _SEQUENCE_END = 0xFFFEE0DD
 _PIXEL_DATA = 0x7FE00010
+_PADDING = 0xFFFCFFFC
 _LONG_VRS = frozenset(
     {
         b"OB",
@@ -126,7 +127,11 @@ class Encoding:
         (``+uc``), where the dictionary has exactly one, other than SQ.
     :ivar padding: ``(file, item)`` of ``+p``: pad the file to a multiple
         of ``file`` bytes and each item to a multiple of ``item`` bytes
-        (0: not), or ``None`` (``-p``).
+        (0: not), or ``None`` (``-p``).  Received Data Set Trailing Padding
+        is dropped either way...
+    :ivar keep_padding: ...unless this is set (``+p`` with an odd
+        multiple, as the reference has it): received padding stays and
+        none is added.
     """
 
     group_lengths: str = "recalc"
@@ -134,6 +139,7 @@ class Encoding:
     new_vrs: bool = True
     convert_un: bool = False
     padding: tuple[int, int] | None = None
+    keep_padding: bool = False
 
     @property
     def is_default(self) -> bool:
@@ -405,6 +411,20 @@ class _Writer:
             return head + unknown + b"\0\0" + out.u32.pack(length)
         return head + vr + out.u16.pack(length)
 
+    def padding(self, position: int, multiple: int) -> bytes:
+        """
+        ``+p``: the Data Set Trailing Padding element (FFFC,FFFC) that
+        takes ``position`` to the next multiple of ``multiple`` (a whole
+        multiple more if its header would not fit), or nothing.
+        """
+        if multiple <= 0 or position % multiple == 0:
+            return b""
+        header = len(self.header(_PADDING, b"OB", 0))
+        size = multiple - position % multiple
+        while size < header:
+            size += multiple
+        return self.element(_PADDING, b"OB", bytes(size - header))
+
     def element(self, tag: int, vr: bytes, value: bytes) -> bytes:
         return self.header(tag, vr, len(value)) + value
 
@@ -429,7 +449,8 @@ class _Writer:
             if length != _UNDEFINED:
                 scope.note(tag, data[value : value + length], self.reader)
             raw, pos = self.one(data, pos, tag, vr, length, value, scope)
-            encoded.append((tag, raw))
+            if tag != _PADDING or self.encoding.keep_padding:
+                encoded.append((tag, raw))
         if end is None:
             raise DataSetError("item without delimiter")
         return _group_lengths(self, encoded), pos
@@ -548,6 +569,8 @@ class _Writer:
                 body, pos = self.data_set(data, value, None)
             else:
                 body, pos = self.data_set(data, value, value + item_length)
+            if self.encoding.padding is not None:
+                body += self.padding(len(body), self.encoding.padding[1])
             item_head = out.tag.pack(0xFFFE, 0xE000)
             if self.encoding.undefined_lengths:
                 parts.append(
@@ -635,6 +658,7 @@ def plan(
     is_sequence: Callable[[int], bool] = _is_sequence_tag,
     encoding: Encoding = Encoding(),
     target_syntax: str | None = None,
+    offset: int = 0,
 ) -> list[Piece]:
     """
     Plan the re-encoding of a spooled data set.
@@ -648,6 +672,8 @@ def plan(
     :param encoding: the ``+e/-e``, ``+g=/+g/-g`` and ``+u/-u`` choices.
     :param target_syntax: the syntax to write, if another one; deflated
         means explicit VR little endian, deflating is the caller's.
+    :param offset: where the data set starts in the file (preamble and
+        meta information), for ``+p``.
     :returns: the pieces of the new data set, in order.
     :raises DataSetError: for a structure the scanner let pass but that
         cannot be re-encoded.
@@ -661,6 +687,9 @@ def plan(
     for start, end in bounds:
         head = read(start, min(12, end - start))
         tag, vr, length, value = reader.header(head, 0)
+        if tag == _PADDING and not encoding.keep_padding:
+            # The reference drops received padding (and adds its own, +p).
+            continue
         if length != _UNDEFINED and (length <= 64 or tag in _SCOPE_TAGS):
             scope.note(tag, read(start + value, min(length, 64)), reader)
         whole = (
@@ -689,8 +718,14 @@ def plan(
             )
         else:
             elements.append((tag, [Piece(start=start, length=end - start)]))
-    return [
+    pieces = [
         piece for _, parts in _apply_group_lengths(writer, elements) for piece in parts
     ]
+    if encoding.padding is not None:
+        end = offset + sum(piece.size for piece in pieces)
+        pad = writer.padding(end, encoding.padding[0])
+        if pad:
+            pieces.append(Piece(data=pad))
+    return pieces
 
 

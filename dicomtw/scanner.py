@@ -81,6 +81,8 @@ _PIXEL_DATA = 0x7FE00010
 # Output of zlib is bounded per call, so a small deflated stream cannot
 # inflate into a large buffer (PS3.5 §A.5 data sets may come from anyone).
 _INFLATE_CHUNK = 65536
+#: Data Set Trailing Padding (FFFC,FFFC), which normal mode drops.
+_PADDING_GROUP = 0xFFFC
 
 # Explicit VRs with a 2-byte length field (PS3.5 §7.1.2, Table 7.1-2).  Any
 # other VR, including one this module does not know, has 2 reserved bytes
@@ -449,7 +451,7 @@ class DataSetScanner:
                     raise DataSetError(_overrun(tag, here))
                 if ctx.top:
                     self.top_starts.append(here)
-                if not element and group:
+                if (not element and group) or group == _PADDING_GROUP:
                     self.needs_reencoding = True
                 pos += header
                 if group == _DELIMITER_GROUP:

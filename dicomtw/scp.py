@@ -728,6 +728,7 @@ class FileSink:
                     read,
                     encoding=options.encoding,
                     target_syntax=self.transfer_syntax,
+                    offset=head,
                 )
             except DataSetError as error:
                 self._cannot_reencode(error)

@@ -131,6 +131,17 @@ def load_dictionaries() -> None:
         _log.warn("no data dictionary loaded, check environment variable: DCMDICTPATH")
 
 
+def padding(value: tuple[int, int] | None) -> dict[str, Any]:
+    """
+    The :class:`Encoding` arguments for ``+p FILE ITEM`` (or ``-p``, None),
+    as the reference applies it: with an odd multiple, received padding is
+    kept and none is added.
+    """
+    if value is not None and any(multiple % 2 for multiple in value):
+        return {"keep_padding": True}
+    return {"padding": value}
+
+
 #: ``+te``, ``+tb``, ``+ti`` and ``+td``; ``+t=`` is not here.
 WRITE_SYNTAXES = {
     "write-xfer-little": EXPLICIT_LITTLE,
@@ -158,7 +169,7 @@ def build_settings(config: ServerConfig, reactor: Any) -> ServerSettings:
                 undefined_lengths=config.length_encoding == "length-undefined",
                 new_vrs=config.new_vr,
                 convert_un=config.convert_un,
-                padding=config.padding,
+                **padding(config.padding),
             ),
             transfer_syntax=WRITE_SYNTAXES.get(config.write_xfer),
             compression_level=config.compression_level,

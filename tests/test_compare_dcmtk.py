@@ -11,6 +11,7 @@ import os
 import re
 import struct
 import tempfile
+import zlib
 from pathlib import Path
 
 from pydicom.dataset import Dataset, FileMetaDataset
@@ -23,10 +24,20 @@ from pydicom.uid import (
     JPEGLosslessSV1,
 )
 from pynetdicom import AE
+from pynetdicom import _config as pynetdicom_config
 from twisted.trial.unittest import SynchronousTestCase
 
 import vr_corpus
-from vr_corpus import make_8bit_image, make_all_vrs, make_long_text, write_corpus_file
+from vr_corpus import (
+    make_8bit_image,
+    make_all_vrs,
+    make_long_text,
+    make_sized,
+    make_with_padding,
+    un_sequences_data_set,
+    write_corpus_file,
+    write_raw_file,
+)
 from peers import (
     OBJECT_MAKERS,
     ServerProcess,
@@ -632,6 +643,36 @@ class ConversionTests(SynchronousTestCase):
         self.assert_same(["+td", "+cl", "9"], syntax=DeflatedExplicitVRLittleEndian)
         self.assert_same(["+td", "+cl", "0"], syntax=DeflatedExplicitVRLittleEndian)
 
+    def test_compressed_input_refused(self) -> None:
+        """
+        A JPEG data set accepted through a profile cannot be written in an
+        uncompressed syntax: both programs answer 0xA700 and write nothing.
+        """
+        source = write_object(
+            OBJECT_MAKERS["ct"]("convert-jpeg"),
+            self.directory / "ct.dcm",
+            ExplicitVRLittleEndian,
+        )
+        jpeg = compressed_versions(source, self.directory / "jpeg")[JPEGLosslessSV1]
+        for kind in ("dcmtk", "dicomtw"):
+            output = Path(tempfile.mkdtemp(prefix=f"{kind}-", dir=self.directory))
+            options = ["-xf", "/etc/dcmtk/storescp.cfg", "Default", "+te"]
+            with ServerProcess(output, options, kind=kind) as server:
+                result = run_tool(
+                    [
+                        dcmtk_tool("storescu"),
+                        "-v",
+                        "-xs",
+                        "127.0.0.1",
+                        str(server.port),
+                        str(jpeg),
+                    ]
+                )
+            self.assertIn(
+                "Refused: OutOfResources", result.stdout + result.stderr, kind
+            )
+            self.assertEqual(list(output.iterdir()), [], kind)
+
     def test_new_vrs_as_ob(self) -> None:
         """
         ``-u`` without a conversion: OD, OF, OL, OV, SV and UV values
@@ -655,3 +696,146 @@ class ConversionTests(SynchronousTestCase):
 
 def _meta_text(raw: bytes) -> str:
     return raw[8:].rstrip(b"\0 ").decode("ascii")
+
+
+def _strip_trailing_padding(data: bytes, syntax: str) -> tuple[bytes, int]:
+    """
+    Split a data set into what comes before its top-level Data Set
+    Trailing Padding element and that element's size (0 if none).
+    """
+    big = syntax == ExplicitVRBigEndian
+    header = 8 if syntax == ImplicitVRLittleEndian else 12
+    tag = struct.pack(">HH" if big else "<HH", 0xFFFC, 0xFFFC)
+    at = data.rfind(tag)
+    while at >= 0:
+        (length,) = struct.unpack_from(">L" if big else "<L", data, at + header - 4)
+        if at + header + length == len(data):
+            return data[:at], header + length
+        at = data.rfind(tag, 0, at)
+    return data, 0
+
+
+@requires_dcmtk
+class RawSenderTests(SynchronousTestCase):
+    """
+    Data sets sent exactly as built (pynetdicom streaming the file, so
+    neither sender re-encodes them): undefined-length private and unknown
+    sequences in implicit VR, sequences sent as UN, received padding.  Both
+    programs write the same bytes in each output syntax and with ``+p``.
+    """
+
+    def setUp(self) -> None:
+        self.directory = Path(tempfile.mkdtemp(prefix="dicomtw-raw-"))
+        corpus = self.directory / "corpus"
+        corpus.mkdir()
+        for index, syntax in enumerate(
+            (vr_corpus.IVR, vr_corpus.EVRLE, vr_corpus.EVRBE)
+        ):
+            all_vrs = make_all_vrs(f"raw-all-{index}")
+            del all_vrs[NEWER_THAN_DCMTK]
+            write_corpus_file(all_vrs, str(corpus / f"all-{index}.dcm"), syntax)
+            write_corpus_file(
+                make_with_padding(f"raw-pad-{index}"),
+                str(corpus / f"pad-{index}.dcm"),
+                syntax,
+            )
+            write_corpus_file(
+                make_sized(f"raw-sized-{index}", 101 + 1000 * index),
+                str(corpus / f"sized-{index}.dcm"),
+                syntax,
+            )
+        for explicit, syntax in ((True, vr_corpus.EVRLE), (False, vr_corpus.IVR)):
+            uid = f"{vr_corpus.UID_ROOT}777{int(explicit)}"
+            write_raw_file(
+                un_sequences_data_set(uid, explicit),
+                str(corpus / f"un-{int(explicit)}.dcm"),
+                uid,
+                syntax,
+            )
+        self.files = sorted(corpus.iterdir())
+
+    def receive(self, kind: str, options: list[str]) -> Path:
+        output = Path(tempfile.mkdtemp(prefix=f"{kind}-", dir=self.directory))
+        self.patch(pynetdicom_config, "STORE_SEND_CHUNKED_DATASET", True)
+        with ServerProcess(output, options, kind=kind) as server:
+            ae = AE(ae_title="RAWSEND")
+            for syntax in (vr_corpus.IVR, vr_corpus.EVRLE, vr_corpus.EVRBE):
+                ae.add_requested_context(CT_IMAGE_STORAGE, syntax)
+            assoc = ae.associate("127.0.0.1", server.port, ae_title="STORESCP")
+            self.assertTrue(assoc.is_established)
+            try:
+                for path in self.files:
+                    status = assoc.send_c_store(path)
+                    self.assertEqual(status.Status, 0, (kind, options, path.name))
+            finally:
+                assoc.release()
+        return output
+
+    def assert_same(self, options: list[str]) -> None:
+        reference = self.receive("dcmtk", options)
+        ours = self.receive("dicomtw", options)
+        names = sorted(p.name for p in reference.iterdir())
+        self.assertEqual(len(names), len(self.files), options)
+        self.assertEqual(sorted(p.name for p in ours.iterdir()), names, options)
+        padding = options.index("+p") if "+p" in options else None
+        for name in names:
+            expected_meta, expected = split_part10((reference / name).read_bytes())
+            got_file = (ours / name).read_bytes()
+            got_meta, got = split_part10(got_file)
+            self.assertEqual(
+                [e for e in got_meta if e[0] not in _IGNORED],
+                [e for e in expected_meta if e[0] not in _IGNORED],
+                f"file meta information of {name} with {options}",
+            )
+            if padding is None:
+                self.assertEqual(got, expected, f"data set of {name} with {options}")
+                continue
+            # The file is padded to a multiple of its length, meta
+            # information included, so our longer Implementation Class UID
+            # changes the length of the top-level padding, and only that.
+            multiple, item = int(options[padding + 1]), int(options[padding + 2])
+            if multiple % 2 or item % 2:
+                # Padding is off and received padding kept.
+                self.assertEqual(got, expected, f"{name} with {options}")
+                continue
+            [syntax] = [_meta_text(e) for t, e in got_meta if t == 0x00020010]
+            if syntax == DeflatedExplicitVRLittleEndian:
+                got, expected = zlib.decompress(got, -15), zlib.decompress(expected, -15)
+                syntax = ExplicitVRLittleEndian
+            got_rest, got_pad = _strip_trailing_padding(got, syntax)
+            expected_rest, _ = _strip_trailing_padding(expected, syntax)
+            self.assertEqual(got_rest, expected_rest, f"{name} with {options}")
+            if multiple:
+                end = len(got_file) - len(split_part10(got_file)[1]) + len(got)
+                self.assertEqual(end % multiple, 0, f"{name} with {options}")
+                header = 8 if syntax == ImplicitVRLittleEndian else 12
+                self.assertLess(got_pad, multiple + header, f"{name} with {options}")
+
+    def test_same_syntax(self) -> None:
+        """
+        Normal mode: UN sequences become SQ, received padding is dropped.
+        """
+        self.assert_same([])
+
+    def test_conversions(self) -> None:
+        """
+        Each output syntax.
+        """
+        for option in ("+te", "+tb", "+ti", "+td"):
+            self.assert_same([option])
+
+    def test_padding(self) -> None:
+        """
+        ``+p FILE ITEM`` in several syntaxes and with ``-e``; an odd
+        multiple turns padding off and keeps received padding.
+        """
+        for options in (
+            ["+p", "256", "16"],
+            ["+p", "100", "10", "+ti"],
+            ["+p", "16", "0", "-e", "+tb"],
+            ["+p", "0", "8"],
+            ["+p", "256", "16", "+td"],
+            ["+p", "255", "16"],
+            ["+p", "256", "15"],
+        ):
+            self.assert_same(options)

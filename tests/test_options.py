@@ -388,6 +388,7 @@ IMPLEMENTED: list[
     ("+ti", "--write-xfer-implicit", (), (), {"write_xfer": "write-xfer-implicit"}),
     ("+td", "--write-xfer-deflated", (), (), {"write_xfer": "write-xfer-deflated"}),
     ("+cl", "--compression-level", ("9",), ("+td",), {"compression_level": 9}),
+    ("+p", "--padding-create", ("256", "16"), (), {"padding": (256, 16)}),
 ]
 
 # Options that are refused as not supported yet: (short, long, values,
@@ -395,7 +396,6 @@ IMPLEMENTED: list[
 UNSUPPORTED: list[
     tuple[str, str, tuple[str, ...], tuple[str, ...], dict[str, object]]
 ] = [
-    ("+p", "--padding-create", ("256", "16"), (), {"padding": (256, 16)}),
     (
         "-xcs",
         "--exec-on-eostudy",

@@ -405,3 +405,109 @@ if __name__ == "__main__":  # pragma: no cover
     for size in (0, 101, 1000, 4093):
         write_all_syntaxes(make_sized(f"sized{size}", size), f"{out}/sized{size}")
     print(out)
+
+
+def _raw_element(
+    tag: int, vr: bytes | None, value: bytes, explicit: bool, undefined: bool = False
+) -> bytes:
+    """
+    One little-endian element, built by hand (pydicom will not write an
+    undefined-length UN); ``vr`` None means implicit VR.
+    """
+    if len(value) % 2:
+        value += b" " if vr in (b"LO", b"CS", b"PN", b"SH") else b"\0"
+    length = 0xFFFFFFFF if undefined else len(value)
+    head = struct.pack("<HH", tag >> 16, tag & 0xFFFF)
+    if not explicit or vr is None:
+        return head + struct.pack("<L", length) + value
+    if vr in (b"OB", b"OW", b"UN", b"SQ", b"UT", b"OF"):
+        return head + vr + b"\0\0" + struct.pack("<L", length) + value
+    return head + vr + struct.pack("<H", length) + value
+
+
+def _undefined_item(body: bytes) -> bytes:
+    return (
+        struct.pack("<HHL", 0xFFFE, 0xE000, 0xFFFFFFFF)
+        + body
+        + struct.pack("<HHL", 0xFFFE, 0xE00D, 0)
+    )
+
+
+_SEQUENCE_END = struct.pack("<HHL", 0xFFFE, 0xE0DD, 0)
+
+
+def un_sequences_data_set(sop_instance: str, explicit: bool) -> bytes:
+    """
+    A little-endian data set (explicit or implicit VR) with sequences sent
+    as UN of undefined length (their items in implicit VR, PS3.5 §6.2.2),
+    known tags sent as UN, and a private block whose creator DCMTK's
+    private.dic knows, in block 0x11.
+    """
+    x = explicit
+    uid = sop_instance.encode("ascii")
+    inner = (
+        _raw_element(0x00181310, None, struct.pack("<4H", 5, 6, 7, 8), False)
+        + _raw_element(0x00190010, None, b"DICOMTW UN", False)
+        + _raw_element(0x00191002, None, struct.pack("<L", 0x01020304), False)
+    )
+    unknown_item = _raw_element(
+        0x00181310, None, struct.pack("<4H", 9, 10, 11, 12), False
+    )
+    return b"".join(
+        (
+            _raw_element(0x00080016, b"UI", CT_IMAGE_STORAGE.encode() + b"\0", x),
+            _raw_element(0x00080018, b"UI", uid, x),
+            _raw_element(0x00080060, b"CS", b"CT", x),
+            _raw_element(0x00100010, b"PN", b"Craft^UN", x),
+            _raw_element(
+                0x00181310, b"UN" if x else None, struct.pack("<4H", 1, 2, 3, 4), x
+            ),
+            _raw_element(0x00190010, b"LO", b"DICOMTW UN", x),
+            _raw_element(
+                0x00191001, b"UN", _undefined_item(inner) + _SEQUENCE_END, x, True
+            ),
+            _raw_element(0x00280106, b"UN" if x else None, struct.pack("<H", 3), x),
+            _raw_element(
+                0x0040FF10,
+                b"UN",
+                _undefined_item(unknown_item) + _SEQUENCE_END,
+                x,
+                True,
+            ),
+            _raw_element(0x00430011, b"LO", b"GEMS_PARM_01", x),
+            _raw_element(0x00431110, b"US" if x else None, struct.pack("<3H", 1, 2, 3), x),
+            _raw_element(0x00431128, b"OB" if x else None, b"\x0a\x0b", x),
+            _raw_element(
+                0x00431135, b"UL" if x else None, struct.pack("<L", 0x01020304), x
+            ),
+        )
+    )
+
+
+def write_raw_file(data_set: bytes, path: str, sop_instance: str, syntax: str) -> None:
+    """
+    Write a hand-built data set as a Part 10 file.
+    """
+    ds = Dataset()
+    ds.SOPClassUID = CT_IMAGE_STORAGE
+    ds.SOPInstanceUID = sop_instance
+    meta = DicomBytesIO()
+    meta.is_implicit_VR = False
+    meta.is_little_endian = True
+    write_file_meta_info(meta, _file_meta(ds, syntax), enforce_standard=True)
+    with open(path, "wb") as f:
+        f.write(b"\0" * 128 + b"DICM" + meta.getvalue() + data_set)
+
+
+def make_with_padding(seed: str) -> Dataset:
+    """
+    A data set carrying Data Set Trailing Padding (FFFC,FFFC) at the top
+    level and inside a sequence item, which normal mode drops.
+    """
+    ds = _base(seed)
+    item = Dataset()
+    item.CodeValue = "1"
+    item.add_new(0xFFFCFFFC, "OB", bytes(6))
+    ds.AnatomicRegionSequence = Sequence([item])
+    ds.add_new(0xFFFCFFFC, "OB", bytes(10))
+    return ds
