@@ -363,9 +363,7 @@ class _Writer:
         self.swapping = self.syntax.order != reader.syntax.order
         self._implicit: _Writer | None = None
 
-    def known_vr(
-        self, tag: int, vr: bytes, length: int, scope: _Scope | None
-    ) -> bytes:
+    def known_vr(self, tag: int, vr: bytes, length: int, scope: _Scope | None) -> bytes:
         """
         The element's VR as the reference holds it once read: the received
         one, or the dictionary's for implicit VR; ``+uc`` resolves UN.
@@ -548,7 +546,9 @@ class _Writer:
         if not self.converting:
             return bytes(data[pos:start]), start
         out = self.out
-        head = self.header(tag, self.vr_out(vr or b"OB", tag, _UNDEFINED, scope), _UNDEFINED)
+        head = self.header(
+            tag, self.vr_out(vr or b"OB", tag, _UNDEFINED, scope), _UNDEFINED
+        )
         body = b"".join(
             out.tag.pack(0xFFFE, 0xE000) + out.u32.pack(len(part)) + part
             for part in parts
@@ -727,5 +727,3 @@ def plan(
         if pad:
             pieces.append(Piece(data=pad))
     return pieces
-
-

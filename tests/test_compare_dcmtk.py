@@ -800,7 +800,9 @@ class RawSenderTests(SynchronousTestCase):
                 continue
             [syntax] = [_meta_text(e) for t, e in got_meta if t == 0x00020010]
             if syntax == DeflatedExplicitVRLittleEndian:
-                got, expected = zlib.decompress(got, -15), zlib.decompress(expected, -15)
+                got, expected = zlib.decompress(got, -15), zlib.decompress(
+                    expected, -15
+                )
                 syntax = ExplicitVRLittleEndian
             got_rest, got_pad = _strip_trailing_padding(got, syntax)
             expected_rest, _ = _strip_trailing_padding(expected, syntax)

@@ -170,7 +170,9 @@ class ReencodeTests(SynchronousTestCase):
         )
 
 
-def convert(source: str, target: str, data: bytes, encoding: Encoding = Encoding()) -> bytes:
+def convert(
+    source: str, target: str, data: bytes, encoding: Encoding = Encoding()
+) -> bytes:
     """
     Plan the conversion of ``data`` from ``source`` to ``target`` and
     carry it out in memory, byte swaps included.
@@ -309,10 +311,18 @@ class ConversionTests(SynchronousTestCase):
         """
         data = _encode(_binary_data_set(), EVRLE)
         big = convert(EVRLE, EVRBE, data)
-        self.assertIn(b"\x00\x18\x13\x10US\x00\x08\x00\x00\x01\x00\x01\x00\x00\x00", big)
-        self.assertIn(b"\x00\x20\x91\x65AT\x00\x08\x00\x10\x00\x10\x7f\xe0\x00\x10", big)
+        self.assertIn(
+            b"\x00\x18\x13\x10US\x00\x08\x00\x00\x01\x00\x01\x00\x00\x00", big
+        )
+        self.assertIn(
+            b"\x00\x20\x91\x65AT\x00\x08\x00\x10\x00\x10\x7f\xe0\x00\x10", big
+        )
         self.assertIn(struct.pack(">d", 10.5), big)
-        self.assertIn(b"\x7f\xe0\x00\x10OW\x00\x00" + struct.pack(">L6h", 12, -1, 2, -3, 4, -5, 4095), big)
+        self.assertIn(
+            b"\x7f\xe0\x00\x10OW\x00\x00"
+            + struct.pack(">L6h", 12, -1, 2, -3, 4, -5, 4095),
+            big,
+        )
         self.assertIn(b"\x00\x20\x91\x58LT\x00\x04odd ", big)
 
     def test_large_values_copied_by_range(self) -> None:
@@ -350,7 +360,9 @@ class ConversionTests(SynchronousTestCase):
         ds.add_new(0x00400280, "ST", "x")
         ds.add_new(0x0040A160, "UT", "text")
         data = _encode(ds, IVR)
-        encoding = Encoding(group_lengths="create", undefined_lengths=True, new_vrs=False)
+        encoding = Encoding(
+            group_lengths="create", undefined_lengths=True, new_vrs=False
+        )
         result = convert(IVR, EVRBE, data, encoding)
         back = _decode(result, EVRBE)
         self.assertTrue(back.ModalityLUTSequence.is_undefined_length)

@@ -475,7 +475,9 @@ def un_sequences_data_set(sop_instance: str, explicit: bool) -> bytes:
                 True,
             ),
             _raw_element(0x00430011, b"LO", b"GEMS_PARM_01", x),
-            _raw_element(0x00431110, b"US" if x else None, struct.pack("<3H", 1, 2, 3), x),
+            _raw_element(
+                0x00431110, b"US" if x else None, struct.pack("<3H", 1, 2, 3), x
+            ),
             _raw_element(0x00431128, b"OB" if x else None, b"\x0a\x0b", x),
             _raw_element(
                 0x00431135, b"UL" if x else None, struct.pack("<L", 0x01020304), x
