@@ -150,7 +150,9 @@ class Encoding:
         return self == Encoding()
 
 
-#: Transfer syntaxes this module re-encodes (deflated ones once inflated).
+#: Transfer syntaxes this module converts from and to (deflated ones once
+#: inflated).  Data sets in other (compressed) syntaxes are laid out as
+#: explicit VR little endian and can be re-encoded within their syntax.
 REENCODABLE = frozenset(
     {IMPLICIT_LITTLE, EXPLICIT_LITTLE, EXPLICIT_BIG, DEFLATED_LITTLE}
 )
@@ -678,8 +680,9 @@ def plan(
     :raises DataSetError: for a structure the scanner let pass but that
         cannot be re-encoded.
     """
-    reader = _Reader(_SYNTAXES[transfer_syntax], is_sequence)
-    target = _SYNTAXES[target_syntax or transfer_syntax]
+    source = _SYNTAXES.get(transfer_syntax, _SYNTAXES[EXPLICIT_LITTLE])
+    reader = _Reader(source, is_sequence)
+    target = _SYNTAXES.get(target_syntax or transfer_syntax, source)
     writer = _Writer(reader, encoding, target)
     bounds = list(zip(starts, [*starts[1:], total], strict=True))
     elements: list[tuple[int, list[Piece]]] = []

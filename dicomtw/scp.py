@@ -679,7 +679,7 @@ class FileSink:
         received = self.request.context.transfer_syntax
         return (
             not options.bit_preserving
-            and received in REENCODABLE
+            and (received in REENCODABLE or self.transfer_syntax == received)
             and (
                 self._scanner.needs_reencoding
                 or not options.encoding.is_default

@@ -14,6 +14,7 @@ import tempfile
 import zlib
 from pathlib import Path
 
+from pydicom import dcmread
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.sequence import Sequence
 from pydicom.uid import (
@@ -759,7 +760,12 @@ class RawSenderTests(SynchronousTestCase):
         self.patch(pynetdicom_config, "STORE_SEND_CHUNKED_DATASET", True)
         with ServerProcess(output, options, kind=kind) as server:
             ae = AE(ae_title="RAWSEND")
-            for syntax in (vr_corpus.IVR, vr_corpus.EVRLE, vr_corpus.EVRBE):
+            for syntax in (
+                vr_corpus.IVR,
+                vr_corpus.EVRLE,
+                vr_corpus.EVRBE,
+                JPEGLosslessSV1,
+            ):
                 ae.add_requested_context(CT_IMAGE_STORAGE, syntax)
             assoc = ae.associate("127.0.0.1", server.port, ae_title="STORESCP")
             self.assertTrue(assoc.is_established)
@@ -825,6 +831,32 @@ class RawSenderTests(SynchronousTestCase):
         """
         for option in ("+te", "+tb", "+ti", "+td"):
             self.assert_same([option])
+
+    def test_compressed_data_set_reencoded(self) -> None:
+        """
+        A JPEG data set with undefined-length sequences, a group length and
+        received padding is re-encoded within its transfer syntax, the
+        fragments copied as they are.
+        """
+        source = write_object(
+            OBJECT_MAKERS["ct"]("raw-jpeg"),
+            self.directory / "ct.dcm",
+            ExplicitVRLittleEndian,
+        )
+        jpeg = compressed_versions(source, self.directory / "jpeg")[JPEGLosslessSV1]
+        ds = dcmread(jpeg)
+        item = Dataset()
+        item.CodeValue = "1"
+        item.is_undefined_length_sequence_item = True
+        ds.AnatomicRegionSequence = Sequence([item])
+        ds.AnatomicRegionSequence.is_undefined_length = True
+        ds.add_new(0x00100000, "UL", 0)
+        ds.add_new(0xFFFCFFFC, "OB", bytes(4))
+        target = self.directory / "jpeg-undefined.dcm"
+        ds.save_as(target)
+        self.files = [target]
+        for options in (["+xa"], ["+xa", "-e", "+g"], ["+xa", "+p", "256", "16"]):
+            self.assert_same(options)
 
     def test_padding(self) -> None:
         """
