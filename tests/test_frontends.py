@@ -92,9 +92,9 @@ class CommandLineErrorTests(SynchronousTestCase):
         """
         An option a later version implements is refused, not ignored.
         """
-        result = _command("+td", "104")
+        result = _command("-rns", "-sp", "104")
         self.assertEqual(result.returncode, 1)
-        self.assertIn("--write-xfer-deflated is not supported yet", result.stderr)
+        self.assertIn("--rename-on-eostudy is not supported yet", result.stderr)
 
     def test_port_in_use(self) -> None:
         """
