@@ -46,7 +46,13 @@ from dicomtw.naming import (
 )
 from dicomtw.negotiation import AcceptedContext
 from dicomtw.reencode import REENCODABLE, Encoding, plan
-from dicomtw.transcode import DataSetOutput, copy_pieces, inflate_file
+from dicomtw.transcode import (
+    DataSetOutput,
+    buffers,
+    copy_pieces,
+    deflate,
+    inflate_file,
+)
 from dicomtw.scanner import (
     PATIENT_NAME,
     SOP_CLASS_UID,
@@ -78,8 +84,11 @@ FLUSH_SIZE = 256 * 1024
 #: Ask the adapter to stop reading once this many are waiting; with one
 #: batch in flight, an association holds at most about twice this.
 HIGH_WATER = 512 * 1024
-#: Copy spooled bytes in pieces of this size when re-encoding.
-COPY_SIZE = 1 << 20
+#: A data set that will certainly be re-encoded (another transfer syntax,
+#: non-default encoding options) is held in memory up to this size and
+#: converted there, so that it is written once; a larger one is spooled
+#: as received and re-encoded from the spool file.
+CONVERT_IN_MEMORY = 4 << 20
 #: Give up looking for the SOP Instance UID after this many bytes: every
 #: real data set has it in its first kilobytes.
 HEAD_LIMIT = 1 << 20
@@ -365,6 +374,11 @@ class FileSink:
             )
         if self._head == b"" and not store.options.write_dataset:
             self._head = self._command_meta()
+        #: Whether the data set is still being held in memory to be
+        #: converted there (:data:`CONVERT_IN_MEMORY`).
+        self._in_memory = (
+            received != DEFLATED_LITTLE and self._conversion_certain()
+        )
 
     def _needs_scan_for_head(self) -> bool:
         options = self.store.options
@@ -492,14 +506,29 @@ class FileSink:
                 self._run(
                     self._commit_blocking, self._committed, self._commit_failed, chunks
                 )
-        elif (
-            self._failure is None
-            and self._head is not None
-            and self._pending_size >= FLUSH_SIZE
-        ):
-            self._run(
-                self._write_blocking, self._flushed, self._write_failed, self._take()
-            )
+        elif self._failure is None and self._head is not None:
+            if not self._hold_in_memory():
+                if self._pending_size >= FLUSH_SIZE:
+                    self._run(
+                        self._write_blocking,
+                        self._flushed,
+                        self._write_failed,
+                        self._take(),
+                    )
+            elif self._spool is None:
+                # Create the spool file while the data set arrives, so
+                # that only the conversion and one write remain for the
+                # end.
+                self._run(self._write_blocking, self._flushed, self._write_failed, [])
+
+    def _hold_in_memory(self) -> bool:
+        """
+        Whether to keep the pending bytes for an in-memory conversion;
+        past :data:`CONVERT_IN_MEMORY` the data set is spooled after all.
+        """
+        if self._in_memory and self._received > CONVERT_IN_MEMORY:
+            self._in_memory = False
+        return self._in_memory
 
     def _run(
         self,
@@ -658,9 +687,12 @@ class FileSink:
             file, and its path.
         """
         self._make_study_directory()
-        self._write_blocking(chunks)
-        if self._reencoding_needed():
-            self._reencode_blocking()
+        if self._hold_in_memory():
+            self._convert_in_memory(chunks)
+        else:
+            self._write_blocking(chunks)
+            if self._reencoding_needed():
+                self._reencode_blocking()
         spool = self._spool
         assert spool is not None
         mode = self.store.options.on_duplicate
@@ -675,19 +707,60 @@ class FileSink:
         return stored, False, spool.final_path or self.path
 
     def _reencoding_needed(self) -> bool:
+        return self._conversion_certain() or (
+            self._reencodable() and self._scanner.needs_reencoding
+        )
+
+    def _reencodable(self) -> bool:
+        received = self.request.context.transfer_syntax
+        return not self.store.options.bit_preserving and (
+            received in REENCODABLE or self.transfer_syntax == received
+        )
+
+    def _conversion_certain(self) -> bool:
+        """
+        Whether the data set will be re-encoded whatever it holds.
+        """
         options = self.store.options
         received = self.request.context.transfer_syntax
-        return (
-            not options.bit_preserving
-            and (received in REENCODABLE or self.transfer_syntax == received)
-            and (
-                self._scanner.needs_reencoding
-                or not options.encoding.is_default
-                or self.transfer_syntax != received
-                # The reference inflates and deflates again, at its level.
-                or received == DEFLATED_LITTLE
-            )
+        return self._reencodable() and (
+            not options.encoding.is_default
+            or self.transfer_syntax != received
+            # The reference inflates and deflates again, at its level.
+            or received == DEFLATED_LITTLE
         )
+
+    def _convert_in_memory(self, chunks: Sequence[memoryview | bytes]) -> None:
+        """
+        Re-encode a data set held whole in memory (``chunks``: the file
+        meta information, if any, and the data set as received) and write
+        the result into a new spool file with one system call.
+        """
+        options = self.store.options
+        whole = memoryview(b"".join(chunks))
+        head, data = whole[: self._head_length], whole[self._head_length :]
+
+        def read(offset: int, length: int) -> bytes:
+            return bytes(data[offset : offset + length])
+
+        try:
+            pieces = plan(
+                self.request.context.transfer_syntax,
+                self._scanner.top_starts,
+                self._scanner.offset,
+                read,
+                encoding=options.encoding,
+                target_syntax=self.transfer_syntax,
+                offset=len(head),
+            )
+        except DataSetError as error:
+            self._cannot_reencode(error)
+            self._write_blocking([whole])
+            return
+        out = buffers(pieces, data)
+        if self.transfer_syntax == DEFLATED_LITTLE:
+            out = deflate(out, options.compression_level)
+        self._write_blocking([head, *out])
 
     def _reencode_blocking(self) -> None:
         """

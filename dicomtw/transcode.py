@@ -60,7 +60,8 @@ def inflate_file(source: int, offset: int, directory: str) -> IO[bytes]:
 class DataSetOutput:
     """
     Writes a data set into a spool file, deflating it on the way for the
-    deflated transfer syntax.
+    deflated transfer syntax.  Small writes are gathered and written
+    together, :data:`STEP` bytes at a time.
     """
 
     def __init__(self, spool: SpoolFile, deflate_level: int | None = None) -> None:
@@ -69,6 +70,8 @@ class DataSetOutput:
         """
         self.spool = spool
         self.written = 0
+        self._pending: list[bytes] = []
+        self._pending_size = 0
         self._deflater = (
             None
             if deflate_level is None
@@ -83,16 +86,52 @@ class DataSetOutput:
         if self._deflater is not None:
             data = self._deflater.compress(data)
         if data:
-            self.spool.write_chunks([data])
+            self._pending.append(data)
+            self._pending_size += len(data)
+            if self._pending_size >= STEP:
+                self._flush()
+
+    def _flush(self) -> None:
+        if self._pending:
+            self.spool.write_chunks(self._pending)
+        self._pending = []
+        self._pending_size = 0
 
     def close(self) -> None:
         """
-        End the data set (and the deflate stream).
+        End the data set (and the deflate stream) and write what is left.
         """
         if self._deflater is not None:
-            tail = self._deflater.flush()
-            if tail:
-                self.spool.write_chunks([tail])
+            self._pending.append(self._deflater.flush())
+        self._flush()
+
+
+def buffers(pieces: Iterable[Piece], data: memoryview) -> list[bytes | memoryview]:
+    """
+    The planned pieces of a data set held in memory (``data``), as buffers
+    to write in order: ranges that need no swapping are views, not copies.
+    """
+    out: list[bytes | memoryview] = []
+    for piece in pieces:
+        if piece.data is not None:
+            out.append(piece.data)
+            continue
+        view = data[piece.start : piece.start + piece.length]
+        if len(view) != piece.length:
+            raise DataSetError("data set is shorter than planned")
+        out.append(swap(bytes(view), piece.swap) if piece.swap else view)
+    return out
+
+
+def deflate(chunks: Iterable[bytes | memoryview], level: int) -> list[bytes]:
+    """
+    Deflate buffers into one raw deflate stream (the deflated transfer
+    syntax) at zlib ``level``.
+    """
+    deflater = zlib.compressobj(level, zlib.DEFLATED, -15)
+    out = [deflater.compress(chunk) for chunk in chunks]
+    out.append(deflater.flush())
+    return out
 
 
 def copy_pieces(

@@ -6,6 +6,7 @@ its blocking work run inline so that the tests stay synchronous.
 from __future__ import annotations
 
 import errno
+import io
 import os
 import tempfile
 from typing import Any, Callable
@@ -34,6 +35,8 @@ CT = "1.2.840.10008.5.1.4.1.1.2"
 MR = "1.2.840.10008.5.1.4.1.1.4"
 EVRLE = "1.2.840.10008.1.2.1"
 IVR = "1.2.840.10008.1.2"
+EVRBE = "1.2.840.10008.1.2.2"
+DEFLATED = "1.2.840.10008.1.2.1.99"
 
 
 def encode(
@@ -442,6 +445,73 @@ class FileSinkTests(SynchronousTestCase):
         with open(result.path, "rb") as stream:
             self.assertTrue(stream.read().endswith(body))
         self.assertEqual(self.listing(), ["CT.1.2.3.4"])
+
+    def converted(self, body: bytes, **options: Any) -> bytes:
+        result = self.store(body, syntax=IVR, **options)
+        self.assertEqual(result.status, Status.SUCCESS)
+        with open(result.path, "rb") as stream:
+            content = stream.read()
+        os.remove(result.path)
+        return content
+
+    def test_conversion_in_memory_or_spooled(self) -> None:
+        """
+        A data set to be converted is converted in memory up to
+        CONVERT_IN_MEMORY bytes and from its spool file beyond; both ways
+        write the same file.
+        """
+        body = encode(pixels=300_000, implicit=True)
+        for syntax, level in [(EVRLE, 6), (EVRBE, 6), (DEFLATED, 9), (DEFLATED, 0)]:
+            options = dict(transfer_syntax=syntax, compression_level=level)
+            in_memory = self.converted(body, **options)
+            self.patch(scp, "CONVERT_IN_MEMORY", 0)
+            spooled = self.converted(body, **options)
+            self.patch(scp, "CONVERT_IN_MEMORY", 4 << 20)
+            self.assertEqual(in_memory, spooled, syntax)
+            self.assertEqual(pydicom.dcmread(io.BytesIO(in_memory)).file_meta.TransferSyntaxUID, syntax)
+
+    def test_conversion_memory_bounded(self) -> None:
+        """
+        A data set to be converted is held in memory, with nothing written
+        to its spool file, until it passes CONVERT_IN_MEMORY bytes; then it
+        is spooled like any other and its memory is released.
+        """
+        self.patch(scp, "CONVERT_IN_MEMORY", 1 << 20)
+        store = InlineFileStore(
+            FileStoreOptions(directory=self.directory, transfer_syntax=EVRLE),
+            MemoryReactorClock(),
+        )
+        request = StoreRequest(
+            AssociationInfo("1", "127.0.0.1:1", "SENDER", "STORESCP"),
+            AcceptedContext(1, CT, IVR),
+            1,
+            CT,
+            "1.2.3.4",
+        )
+        sink = store.begin(request)
+        body = encode(pixels=3_000_000, implicit=True)
+        step = 16372
+        spooled_at = None
+        for start in range(0, len(body), step):
+            sink.write(memoryview(body)[start : start + step])
+            spooled = any(
+                os.path.getsize(os.path.join(self.directory, name))
+                for name in self.listing()
+                if name.startswith(SPOOL_PREFIX)
+            )
+            if spooled_at is None and spooled:
+                spooled_at = start + step
+            if spooled:
+                self.assertLess(sink._pending_size, scp.FLUSH_SIZE)
+        self.assertIsNotNone(spooled_at)
+        self.assertGreater(spooled_at, 1 << 20)
+        self.assertLessEqual(spooled_at, (1 << 20) + step)
+        result = self.successResultOf(sink.finish())
+        self.assertEqual(result.status, Status.SUCCESS)
+        self.assertEqual(self.listing(), ["CT.1.2.3.4"])
+        written = pydicom.dcmread(result.path)
+        self.assertEqual(written.file_meta.TransferSyntaxUID, EVRLE)
+        self.assertEqual(written.PixelData, bytes(range(256)) * (3_000_000 // 256))
 
     def test_abandon(self) -> None:
         """
