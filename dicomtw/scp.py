@@ -376,9 +376,7 @@ class FileSink:
             self._head = self._command_meta()
         #: Whether the data set is still being held in memory to be
         #: converted there (:data:`CONVERT_IN_MEMORY`).
-        self._in_memory = (
-            received != DEFLATED_LITTLE and self._conversion_certain()
-        )
+        self._in_memory = received != DEFLATED_LITTLE and self._conversion_certain()
 
     def _needs_scan_for_head(self) -> bool:
         options = self.store.options
@@ -432,7 +430,7 @@ class FileSink:
         if self._head is None:
             self._decide_head(final=False)
         self._step()
-        if self._pending_size >= HIGH_WATER and self._busy:
+        if self._pending_size >= HIGH_WATER and self._busy and not self._in_memory:
             self._drained = Deferred()
             return self._drained
         return None
@@ -586,7 +584,9 @@ class FileSink:
 
     def _release_drained(self) -> None:
         if self._drained is not None and (
-            self._pending_size < HIGH_WATER or self._failure is not None
+            self._pending_size < HIGH_WATER
+            or self._failure is not None
+            or self._in_memory
         ):
             drained, self._drained = self._drained, None
             drained.callback(None)
@@ -757,7 +757,7 @@ class FileSink:
             self._cannot_reencode(error)
             self._write_blocking([whole])
             return
-        out = buffers(pieces, data)
+        out: Sequence[bytes | memoryview] = buffers(pieces, data)
         if self.transfer_syntax == DEFLATED_LITTLE:
             out = deflate(out, options.compression_level)
         self._write_blocking([head, *out])

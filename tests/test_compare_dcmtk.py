@@ -520,8 +520,9 @@ def _conversion_corpus(directory: Path) -> Path:
     """
     The objects every conversion test sends: the usual CT, MR, SR, RT plan
     and PDF, and data sets holding every VR (signed and unsigned pixel
-    representation), an 8-bit image with odd-length pixel data, and a
-    text longer than a 2-byte length field can say.
+    representation), an 8-bit image with odd-length pixel data, a text
+    longer than a 2-byte length field can say, two larger images and a
+    long sequence of small items.
     """
     corpus = directory / "corpus"
     corpus.mkdir()
@@ -542,6 +543,27 @@ def _conversion_corpus(directory: Path) -> Path:
         if NEWER_THAN_DCMTK in ds:
             del ds[NEWER_THAN_DCMTK]
         write_corpus_file(ds, str(corpus / f"{name}.dcm"), syntax)
+    # Larger images: one converted in memory, one past CONVERT_IN_MEMORY
+    # (4 MiB), converted from its spool file.
+    for side in (1024, 1536):
+        ds = OBJECT_MAKERS["ct"](f"convert-ct-{side}")
+        ds.Rows = ds.Columns = side
+        ds.PixelData = bytes(range(7, 247)) * (side * side * 2 // 240) + bytes(
+            side * side * 2 % 240
+        )
+        write_object(ds, corpus / f"ct-{side}.dcm", ExplicitVRLittleEndian)
+    # Many small elements in nested items (about 150 KB): deflate level 0
+    # cuts its blocks inside them.
+    ds = OBJECT_MAKERS["sr"]("convert-many")
+    items = []
+    for number in range(1500):
+        item = Dataset()
+        item.ReferencedSOPClassUID = "1.2.840.10008.5.1.4.1.1.2"
+        item.ReferencedSOPInstanceUID = f"1.2.3.{number}" + ".1" * (number % 7)
+        item.ReferencedFrameNumber = [str(number % 97)] * (1 + number % 3)
+        items.append(item)
+    ds.ReferencedImageSequence = Sequence(items)
+    write_object(ds, corpus / "many-items.dcm", ExplicitVRLittleEndian)
     return corpus
 
 

@@ -410,7 +410,16 @@ class FileSinkTests(SynchronousTestCase):
         for size in range(1_000_000, 1_000_000 + 16 * 65_536, 65_536):
             self.reentrant_resume(size)
 
-    def reentrant_resume(self, size: int) -> None:
+    def test_reentrant_resume_converting(self) -> None:
+        """
+        The same while converting, with data sets held in memory and data
+        sets that outgrow CONVERT_IN_MEMORY and are spooled after all.
+        """
+        self.patch(scp, "CONVERT_IN_MEMORY", 1_400_000)
+        for size in range(1_000_000, 1_000_000 + 16 * 65_536, 65_536):
+            self.reentrant_resume(size, convert=True)
+
+    def reentrant_resume(self, size: int, convert: bool = False) -> None:
         pending: list[tuple[Deferred[Any], Callable[..., Any], tuple[Any, ...]]] = []
 
         class ManualStore(FileStore):
@@ -421,9 +430,21 @@ class FileSinkTests(SynchronousTestCase):
                 pending.append((d, function, args))
                 return d
 
-        store = ManualStore(FileStoreOptions(directory=self.directory), None)
-        sink = store.begin(ct_request())
-        body = encode(pixels=size)
+        if convert:
+            options = FileStoreOptions(directory=self.directory, transfer_syntax=EVRLE)
+            request = StoreRequest(
+                AssociationInfo("1", "127.0.0.1:1", "SENDER", "STORESCP"),
+                AcceptedContext(1, CT, IVR),
+                1,
+                CT,
+                "1.2.3.4",
+            )
+        else:
+            options = FileStoreOptions(directory=self.directory)
+            request = ct_request()
+        store = ManualStore(options, None)
+        sink = store.begin(request)
+        body = encode(pixels=size, implicit=convert)
         fragments = [body[i : i + 16372] for i in range(0, len(body), 16372)]
         results: list[StoreResult] = []
 
@@ -440,11 +461,18 @@ class FileSinkTests(SynchronousTestCase):
             self.assertEqual(len(pending), 1, f"two blocking jobs at once ({size})")
             d, function, args = pending.pop(0)
             d.callback(function(*args))
+        self.assertEqual(len(results), 1, f"never finished ({size})")
         [result] = results
         self.assertEqual(result.status, Status.SUCCESS)
-        with open(result.path, "rb") as stream:
-            self.assertTrue(stream.read().endswith(body))
+        if convert:
+            written = pydicom.dcmread(result.path)
+            self.assertEqual(written.file_meta.TransferSyntaxUID, EVRLE)
+            self.assertEqual(written.PixelData, bytes(range(256)) * (size // 256))
+        else:
+            with open(result.path, "rb") as stream:
+                self.assertTrue(stream.read().endswith(body))
         self.assertEqual(self.listing(), ["CT.1.2.3.4"])
+        os.remove(result.path)
 
     def converted(self, body: bytes, **options: Any) -> bytes:
         result = self.store(body, syntax=IVR, **options)
@@ -468,7 +496,10 @@ class FileSinkTests(SynchronousTestCase):
             spooled = self.converted(body, **options)
             self.patch(scp, "CONVERT_IN_MEMORY", 4 << 20)
             self.assertEqual(in_memory, spooled, syntax)
-            self.assertEqual(pydicom.dcmread(io.BytesIO(in_memory)).file_meta.TransferSyntaxUID, syntax)
+            self.assertEqual(
+                pydicom.dcmread(io.BytesIO(in_memory)).file_meta.TransferSyntaxUID,
+                syntax,
+            )
 
     def test_conversion_memory_bounded(self) -> None:
         """
