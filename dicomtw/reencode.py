@@ -158,6 +158,10 @@ REENCODABLE = frozenset(
 )
 
 
+#: Transfer syntaxes :class:`StreamConverter` converts from and to.
+STREAMABLE = frozenset({IMPLICIT_LITTLE, EXPLICIT_LITTLE, EXPLICIT_BIG})
+
+
 @dataclass(frozen=True)
 class _Syntax:
     explicit: bool
@@ -730,3 +734,248 @@ def plan(
         if pad:
             pieces.append(Piece(data=pad))
     return pieces
+
+
+class StreamConverter:
+    """
+    Converts a data set between the uncompressed transfer syntaxes while it
+    arrives, so that the file is written as the data set comes in rather
+    than after it (``+te``, ``+tb``, ``+ti``; the same output as
+    :func:`plan`).
+
+    Each top-level element is converted once it is complete; a long value
+    (pixel data) is passed through as it arrives behind its new header,
+    byte-swapped on the way if the byte order changes.  Group length
+    elements are written with a placeholder value and corrected at the
+    end (:attr:`patches`), since their group follows them.
+
+    The caller feeds the same bytes to a :class:`DataSetScanner` first and
+    passes its ``top_starts``: the scanner has checked the structure and
+    says where each top-level element begins.
+    """
+
+    def __init__(
+        self,
+        transfer_syntax: str,
+        target_syntax: str,
+        encoding: Encoding = Encoding(),
+        offset: int = 0,
+    ) -> None:
+        """
+        :param offset: where the data set starts in the file, for ``+p``.
+        """
+        reader = _Reader(_SYNTAXES[transfer_syntax], _is_sequence_tag)
+        self._writer = _Writer(reader, encoding, _SYNTAXES[target_syntax])
+        self._reader = reader
+        self._encoding = encoding
+        self._offset = offset
+        self._scope = _Scope()
+        #: Received bytes of the current top-level element, not yet used.
+        self._buffer = bytearray()
+        #: The data-set offset of ``_buffer[0]``.
+        self._position = 0
+        #: How many top-level elements are done.
+        self._done = 0
+        #: Value bytes still to pass through, their swap unit, and the
+        #: part of a unit waiting for the next fragment.
+        self._passing = 0
+        self._unit = 0
+        self._carry = b""
+        self._group: int | None = None
+        #: Where the value of the current group's length element is, in
+        #: the output, if it has one.
+        self._group_length_at: int | None = None
+        self._group_size = 0
+        #: Bytes of output so far.
+        self.size = 0
+        #: ``(output offset, bytes)`` to overwrite once all is written.
+        self.patches: list[tuple[int, bytes]] = []
+
+    def feed(
+        self, data: bytes | memoryview, starts: Sequence[int]
+    ) -> list[bytes | memoryview]:
+        """
+        Take the next fragment; ``starts`` are the top-level element
+        offsets the scanner has found so far (including in ``data``).
+
+        :returns: output that is ready, in order.
+        :raises DataSetError: for a structure that cannot be converted.
+        """
+        out: list[bytes | memoryview] = []
+        view = memoryview(data).cast("B")
+        at = 0
+        while at < len(view):
+            if self._passing:
+                step = min(self._passing, len(view) - at)
+                self._pass(view[at : at + step], out)
+                at += step
+                continue
+            self._buffer += view[at:]
+            at = len(view)
+            self._convert_complete(starts, None, out)
+        return out
+
+    def finish(
+        self, starts: Sequence[int], total: int, offset: int | None = None
+    ) -> list[bytes | memoryview]:
+        """
+        End the data set (``total`` bytes long): the last elements, group
+        length values and ``+p`` padding.
+
+        :param offset: where the data set starts in the file, if not as
+            given at construction.
+        """
+        if offset is not None:
+            self._offset = offset
+        out: list[bytes | memoryview] = []
+        if self._passing:
+            raise DataSetError("data set ends inside a value")
+        self._convert_complete(starts, total, out)
+        if self._buffer:
+            raise DataSetError("data set ends inside an element")
+        self._end_group()
+        if self._encoding.padding is not None:
+            pad = self._writer.padding(
+                self._offset + self.size, self._encoding.padding[0]
+            )
+            self._emit(pad, None, out)
+        return out
+
+    def _pass(self, chunk: memoryview, out: list[bytes | memoryview]) -> None:
+        self._passing -= len(chunk)
+        self._group_size += len(chunk)
+        self.size += len(chunk)
+        if not self._unit:
+            out.append(chunk)
+            return
+        data = self._carry + bytes(chunk) if self._carry else bytes(chunk)
+        whole = len(data) - len(data) % self._unit
+        if not self._passing:
+            whole = len(data)
+        self._carry = data[whole:]
+        if whole:
+            out.append(swap(data[:whole], self._unit))
+
+    def _convert_complete(
+        self,
+        starts: Sequence[int],
+        total: int | None,
+        out: list[bytes | memoryview],
+    ) -> None:
+        """
+        Convert the elements in the buffer that are complete, and start
+        passing a long value through once its header is there.
+        """
+        reader, writer = self._reader, self._writer
+        while self._buffer and not self._passing:
+            index = self._done
+            if index >= len(starts):
+                return
+            start = starts[index]
+            if start != self._position:
+                raise DataSetError(f"element at {start} not where expected")
+            if index + 1 < len(starts):
+                end: int | None = starts[index + 1]
+            else:
+                end = total
+            buffer = self._buffer
+            if len(buffer) < 12 and (end is None or len(buffer) < end - start):
+                return
+            tag, vr, length, value = reader.header(bytes(buffer[:12]), 0)
+            passing = (
+                length != _UNDEFINED
+                and length > _IN_MEMORY
+                and not reader.sequence_like(tag, vr, length)
+                and not _is_group_length(tag)
+                and tag != _PADDING
+            )
+            if passing:
+                self._start_group(tag, out)
+                header = writer.header(
+                    tag, writer.vr_out(vr, tag, length, self._scope), length
+                )
+                unit = writer.swap_unit(
+                    tag,
+                    vr,
+                    length,
+                    self._scope,
+                    writer.vr_out(vr, tag, length, self._scope),
+                )
+                self._emit(header, tag, out)
+                self._done += 1
+                self._passing, self._unit, self._carry = length, unit, b""
+                self._position = start + value + length
+                rest = bytes(buffer[value:])
+                self._buffer = bytearray(rest[length:])
+                if rest:
+                    self._pass(memoryview(rest)[:length], out)
+                continue
+            if end is None:
+                return
+            size = end - start
+            raw = bytes(buffer[:size])
+            del buffer[:size]
+            self._position = end
+            self._done += 1
+            if tag == _PADDING and not self._encoding.keep_padding:
+                continue
+            if length != _UNDEFINED and (length <= 64 or tag in _SCOPE_TAGS):
+                self._scope.note(tag, raw[value : value + min(length, 64)], reader)
+            new, after = writer.one(raw, 0, tag, vr, length, value, self._scope)
+            if after != size:
+                raise DataSetError(f"element at {start} does not end where expected")
+            if _is_group_length(tag):
+                self._group_length(tag, out)
+                continue
+            self._start_group(tag, out)
+            self._emit(new, tag, out)
+
+    def _emit(
+        self, data: bytes, tag: int | None, out: list[bytes | memoryview]
+    ) -> None:
+        if data:
+            out.append(data)
+            self.size += len(data)
+            if tag is not None:
+                self._group_size += len(data)
+
+    def _start_group(self, tag: int, out: list[bytes | memoryview]) -> None:
+        """
+        Note a (non group length) element of group ``tag >> 16``: close
+        the previous group and, with ``+g``, open this one with a group
+        length element.
+        """
+        group = tag >> 16
+        if group == self._group:
+            return
+        self._end_group()
+        self._group = group
+        if self._encoding.group_lengths == "create" and 0 < group < 0xFFFE:
+            self._placeholder(group, out)
+
+    def _group_length(self, tag: int, out: list[bytes | memoryview]) -> None:
+        """
+        A received group length element: a placeholder under ``+g=``;
+        dropped under ``-g``, and under ``+g``, where every group gets one
+        before its first element.
+        """
+        if self._encoding.group_lengths != "recalc":
+            return
+        group = tag >> 16
+        if group != self._group:
+            self._end_group()
+            self._group = group
+        self._placeholder(group, out)
+
+    def _placeholder(self, group: int, out: list[bytes | memoryview]) -> None:
+        element = self._writer.element(group << 16, b"UL", bytes(4))
+        self._group_length_at = self.size + len(element) - 4
+        out.append(element)
+        self.size += len(element)
+
+    def _end_group(self) -> None:
+        if self._group_length_at is not None:
+            value = self._writer.out.u32.pack(self._group_size)
+            self.patches.append((self._group_length_at, value))
+        self._group_length_at = None
+        self._group_size = 0

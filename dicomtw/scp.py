@@ -45,7 +45,7 @@ from dicomtw.naming import (
     unique_file_name,
 )
 from dicomtw.negotiation import AcceptedContext
-from dicomtw.reencode import REENCODABLE, Encoding, plan
+from dicomtw.reencode import REENCODABLE, STREAMABLE, Encoding, StreamConverter, plan
 from dicomtw.transcode import (
     DataSetOutput,
     buffers,
@@ -374,9 +374,25 @@ class FileSink:
             )
         if self._head == b"" and not store.options.write_dataset:
             self._head = self._command_meta()
+        #: Converts between uncompressed syntaxes as the data set arrives;
+        #: what is spooled is then the converted data set.
+        self._converter: StreamConverter | None = None
+        if (
+            not store.options.bit_preserving
+            and received in STREAMABLE
+            and self.transfer_syntax in STREAMABLE
+            and self.transfer_syntax != received
+        ):
+            self._converter = StreamConverter(
+                received, self.transfer_syntax, store.options.encoding
+            )
         #: Whether the data set is still being held in memory to be
         #: converted there (:data:`CONVERT_IN_MEMORY`).
-        self._in_memory = received != DEFLATED_LITTLE and self._conversion_certain()
+        self._in_memory = (
+            self._converter is None
+            and received != DEFLATED_LITTLE
+            and self._conversion_certain()
+        )
 
     def _needs_scan_for_head(self) -> bool:
         options = self.store.options
@@ -425,8 +441,17 @@ class FileSink:
                 self._scan_error = str(error)
         if self._failure is not None or self._scan_error is not None:
             return None
-        self._pending.append(data)
-        self._pending_size += len(data)
+        if self._converter is None:
+            self._pending.append(data)
+            self._pending_size += len(data)
+        else:
+            try:
+                converted = self._converter.feed(data, self._scanner.top_starts)
+            except DataSetError as error:
+                self._cannot_convert(error)
+                return None
+            self._pending.extend(converted)
+            self._pending_size += sum(map(len, converted))
         if self._head is None:
             self._decide_head(final=False)
         self._step()
@@ -610,6 +635,16 @@ class FileSink:
             mismatch = self._check_uids()
             if mismatch is not None:
                 self._fail(mismatch)
+        if self._failure is None and self._converter is not None:
+            try:
+                converted = self._converter.finish(
+                    self._scanner.top_starts, self._scanner.offset, self._head_length
+                )
+            except DataSetError as error:
+                self._cannot_convert(error)
+            else:
+                self._pending.extend(converted)
+                self._pending_size += sum(map(len, converted))
         if self._failure is None and self.store.studies is not None:
             self._sort()
         self._finished = Deferred()
@@ -687,7 +722,12 @@ class FileSink:
             file, and its path.
         """
         self._make_study_directory()
-        if self._hold_in_memory():
+        if self._converter is not None:
+            self._write_blocking(chunks)
+            assert self._spool is not None
+            for at, value in self._converter.patches:
+                self._spool.patch(self._head_length + at, value)
+        elif self._hold_in_memory():
             self._convert_in_memory(chunks)
         else:
             self._write_blocking(chunks)
@@ -705,6 +745,15 @@ class FileSink:
             alternatives=alternatives if mode == "unique" else (),
         )
         return stored, False, spool.final_path or self.path
+
+    def _cannot_convert(self, error: DataSetError) -> None:
+        self._fail(
+            StoreResult(
+                Status.OUT_OF_RESOURCES,
+                detail=f"cannot write DICOM file: {self.path}:"
+                f" cannot convert the data set: {error}",
+            )
+        )
 
     def _reencoding_needed(self) -> bool:
         return self._conversion_certain() or (

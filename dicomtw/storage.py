@@ -264,6 +264,24 @@ class SpoolFile:
         if self.size - self._advised >= WRITEBACK_INTERVAL:
             self._start_writeback(fd)
 
+    def patch(self, offset: int, data: bytes) -> None:
+        """
+        Overwrite bytes already written, at ``offset`` from the start of
+        the file.
+
+        :raises StorageError: if writing fails.
+        :raises UsageError: if the file was already committed or discarded.
+        """
+        fd = self._live_fd()
+        if offset < 0 or offset + len(data) > self.size:
+            raise UsageError("patch outside what was written")
+        try:
+            written = os.pwrite(fd, data, offset)
+        except OSError as error:
+            raise _storage_error(error, self.path) from None
+        if written != len(data):
+            raise StorageError(errno.EIO, "short write", self.path)
+
     def _start_writeback(self, fd: int) -> None:
         """
         Hand what has been written so far to the kernel's writeback now,

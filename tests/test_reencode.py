@@ -5,7 +5,10 @@ Tests for dicomtw.reencode: normal-mode re-encoding of a spooled data set.
 from __future__ import annotations
 
 import struct
+from collections.abc import Sequence
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydicom.dataset import Dataset
 from pydicom.filebase import DicomBytesIO
 from pydicom.filereader import read_dataset
@@ -13,7 +16,7 @@ from pydicom.filewriter import write_dataset
 from twisted.trial.unittest import SynchronousTestCase
 
 from dicomtw.errors import DataSetError
-from dicomtw.reencode import Encoding, plan, swap
+from dicomtw.reencode import Encoding, StreamConverter, plan, swap
 from dicomtw.scanner import DataSetScanner
 
 EVRLE = "1.2.840.10008.1.2.1"
@@ -377,3 +380,118 @@ class ConversionTests(SynchronousTestCase):
         self.assertEqual(swap(b"\1\2\3\4", 4), b"\4\3\2\1")
         self.assertEqual(swap(bytes(range(8)), 8), bytes(reversed(range(8))))
         self.assertEqual(swap(b"\1\2", 0), b"\1\2")
+
+
+def stream_convert(
+    source: str,
+    target: str,
+    data: bytes,
+    encoding: Encoding = Encoding(),
+    cuts: Sequence[int] = (),
+    offset: int = 0,
+) -> bytes:
+    """
+    Convert ``data`` with StreamConverter, fed in pieces cut at ``cuts``,
+    and apply its patches.
+    """
+    scanner = DataSetScanner(source)
+    converter = StreamConverter(source, target, encoding, offset)
+    out: list[bytes | memoryview] = []
+    bounds = sorted({0, *[c for c in cuts if 0 < c < len(data)], len(data)})
+    for start, end in zip(bounds, bounds[1:]):
+        piece = memoryview(data)[start:end]
+        scanner.feed(piece)
+        out.extend(converter.feed(piece, scanner.top_starts))
+    scanner.finish()
+    out.extend(converter.finish(scanner.top_starts, len(data)))
+    result = bytearray(b"".join(out))
+    for at, value in converter.patches:
+        result[at : at + len(value)] = value
+    return bytes(result)
+
+
+_SYNTAXES = (IVR, EVRLE, EVRBE)
+
+
+class StreamConverterTests(SynchronousTestCase):
+    """
+    Converting while the data set arrives writes what :func:`plan` writes,
+    however the data set is cut into fragments.
+    """
+
+    def data_sets(self) -> list[Dataset]:
+        large = _binary_data_set()
+        large.Rows = 300
+        large.Columns = 400
+        large.PixelData = bytes(range(7, 247)) * 1000 + b"\x01"
+        large["PixelData"].VR = "OW"
+        grouped = _binary_data_set()
+        grouped.add_new(0x00280000, "UL", 0)
+        grouped.add_new(0x00180000, "UL", 99)
+        grouped.add_new(0x7FE00000, "UL", 5)
+        grouped.PixelData = bytes(200_000)
+        grouped["PixelData"].VR = "OW"
+        return [_binary_data_set(), large, grouped]
+
+    @settings(max_examples=40, deadline=None)
+    @given(
+        st.sampled_from([(s, t) for s in _SYNTAXES for t in _SYNTAXES if s != t]),
+        st.sampled_from(
+            [
+                Encoding(),
+                Encoding(group_lengths="create"),
+                Encoding(group_lengths="remove"),
+                Encoding(undefined_lengths=True, new_vrs=False),
+                Encoding(padding=(256, 16)),
+                Encoding(padding=(1000, 0), group_lengths="create"),
+            ]
+        ),
+        st.integers(min_value=0, max_value=2),
+        st.lists(st.integers(min_value=0, max_value=260_000), max_size=12),
+        st.integers(min_value=0, max_value=400),
+    )
+    def test_same_as_plan(
+        self,
+        syntaxes: tuple[str, str],
+        encoding: Encoding,
+        which: int,
+        cuts: list[int],
+        offset: int,
+    ) -> None:
+        source, target = syntaxes
+        data = _encode(self.data_sets()[which], source)
+        scanner = DataSetScanner(source)
+        scanner.feed(data)
+        scanner.finish()
+        pieces = plan(
+            source,
+            scanner.top_starts,
+            len(data),
+            lambda o, n: data[o : o + n],
+            encoding=encoding,
+            target_syntax=target,
+            offset=offset,
+        )
+        expected = b"".join(
+            (
+                piece.data
+                if piece.data is not None
+                else swap(data[piece.start : piece.start + piece.length], piece.swap)
+            )
+            for piece in pieces
+        )
+        got = stream_convert(source, target, data, encoding, cuts, offset)
+        self.assertEqual(got, expected)
+
+    def test_cut_off(self) -> None:
+        """
+        A data set that ends inside a value is an error.
+        """
+        data = _encode(self.data_sets()[1], IVR)
+        converter = StreamConverter(IVR, EVRLE)
+        scanner = DataSetScanner(IVR)
+        scanner.feed(data[:-100])
+        converter.feed(data[:-100], scanner.top_starts)
+        self.assertRaises(
+            DataSetError, converter.finish, scanner.top_starts, len(data) - 100
+        )

@@ -19,7 +19,7 @@ from twisted.internet.defer import Deferred, maybeDeferred
 from twisted.internet.testing import MemoryReactorClock
 from twisted.trial.unittest import SynchronousTestCase
 
-from dicomtw import scp
+from dicomtw import reencode, scp
 from dicomtw.negotiation import AcceptedContext
 from dicomtw.scp import (
     AssociationInfo,
@@ -482,24 +482,56 @@ class FileSinkTests(SynchronousTestCase):
         os.remove(result.path)
         return content
 
-    def test_conversion_in_memory_or_spooled(self) -> None:
+    def test_conversion_paths_agree(self) -> None:
         """
-        A data set to be converted is converted in memory up to
-        CONVERT_IN_MEMORY bytes and from its spool file beyond; both ways
-        write the same file.
+        A data set is converted as it arrives (between uncompressed
+        syntaxes), in memory once whole (up to CONVERT_IN_MEMORY bytes), or
+        from its spool file; all three write the same file.
         """
         body = encode(pixels=300_000, implicit=True)
         for syntax, level in [(EVRLE, 6), (EVRBE, 6), (DEFLATED, 9), (DEFLATED, 0)]:
             options = dict(transfer_syntax=syntax, compression_level=level)
-            in_memory = self.converted(body, **options)
+            files = [self.converted(body, **options)]
+            self.patch(scp, "STREAMABLE", frozenset())
+            files.append(self.converted(body, **options))
             self.patch(scp, "CONVERT_IN_MEMORY", 0)
-            spooled = self.converted(body, **options)
+            files.append(self.converted(body, **options))
             self.patch(scp, "CONVERT_IN_MEMORY", 4 << 20)
-            self.assertEqual(in_memory, spooled, syntax)
-            self.assertEqual(
-                pydicom.dcmread(io.BytesIO(in_memory)).file_meta.TransferSyntaxUID,
-                syntax,
-            )
+            self.patch(scp, "STREAMABLE", reencode.STREAMABLE)
+            self.assertEqual(files[1], files[0], syntax)
+            self.assertEqual(files[2], files[0], syntax)
+            meta = pydicom.dcmread(io.BytesIO(files[0])).file_meta
+            self.assertEqual(meta.TransferSyntaxUID, syntax)
+
+    def test_conversion_streamed(self) -> None:
+        """
+        Converted between uncompressed syntaxes, a data set is written to
+        its spool file while it arrives, never held whole.
+        """
+        store = InlineFileStore(
+            FileStoreOptions(directory=self.directory, transfer_syntax=EVRBE),
+            MemoryReactorClock(),
+        )
+        request = StoreRequest(
+            AssociationInfo("1", "127.0.0.1:1", "SENDER", "STORESCP"),
+            AcceptedContext(1, CT, IVR),
+            1,
+            CT,
+            "1.2.3.4",
+        )
+        sink = store.begin(request)
+        body = encode(pixels=3_000_000, implicit=True)
+        step = 16372
+        for start in range(0, len(body), step):
+            sink.write(memoryview(body)[start : start + step])
+            self.assertLess(sink._pending_size, scp.FLUSH_SIZE + 2 * step)
+        result = self.successResultOf(sink.finish())
+        self.assertEqual(result.status, Status.SUCCESS)
+        written = pydicom.dcmread(result.path)
+        self.assertEqual(written.file_meta.TransferSyntaxUID, EVRBE)
+        # Pixel Data is OW: its words are big endian in the file.
+        expected = bytes(range(256)) * (3_000_000 // 256)
+        self.assertEqual(written.PixelData, reencode.swap(expected, 2))
 
     def test_conversion_memory_bounded(self) -> None:
         """
@@ -509,7 +541,7 @@ class FileSinkTests(SynchronousTestCase):
         """
         self.patch(scp, "CONVERT_IN_MEMORY", 1 << 20)
         store = InlineFileStore(
-            FileStoreOptions(directory=self.directory, transfer_syntax=EVRLE),
+            FileStoreOptions(directory=self.directory, transfer_syntax=DEFLATED),
             MemoryReactorClock(),
         )
         request = StoreRequest(
@@ -541,7 +573,7 @@ class FileSinkTests(SynchronousTestCase):
         self.assertEqual(result.status, Status.SUCCESS)
         self.assertEqual(self.listing(), ["CT.1.2.3.4"])
         written = pydicom.dcmread(result.path)
-        self.assertEqual(written.file_meta.TransferSyntaxUID, EVRLE)
+        self.assertEqual(written.file_meta.TransferSyntaxUID, DEFLATED)
         self.assertEqual(written.PixelData, bytes(range(256)) * (3_000_000 // 256))
 
     def test_abandon(self) -> None:
