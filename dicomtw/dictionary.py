@@ -83,6 +83,29 @@ def _repeaters() -> list[tuple[int, int, tuple[bytes, ...]]]:
 REPEATING_VRS: list[tuple[int, int, tuple[bytes, ...]]] = _repeaters()
 
 
+#: The VRs whose values the reference holds as character strings: when it
+#: writes a data set it drops their trailing padding (spaces; null bytes
+#: and all white space for UI) and pads them to even length again.
+STRING_VRS = frozenset(b"AE AS CS DA DS DT IS LO LT PN SH ST TM UC UI UR UT".split())
+
+
+def implicit_string_vr(tag: int) -> bytes | None:
+    """
+    The string VR (:data:`STRING_VRS`) the data dictionary gives a public
+    tag as its only VR, or ``None``: for private tags, tags with several
+    VRs, unknown tags and binary VRs.
+    """
+    if tag & 0x10000:
+        return None
+    vr = SINGLE_VRS.get(tag)
+    if vr is None and tag not in MULTI_VRS:
+        for mask, value, vrs in REPEATING_VRS:
+            if tag & mask == value:
+                vr = vrs[0] if len(vrs) == 1 else None
+                break
+    return vr if vr in STRING_VRS else None
+
+
 def public_vrs(tag: int) -> tuple[bytes, ...]:
     """
     The VRs the data dictionary gives a public tag, or ``()`` if it does

@@ -29,7 +29,16 @@ import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from dicomtw.dictionary import PRIVATE_VRS, SEQUENCE_TAGS, SINGLE_VRS, public_vrs
+import re
+
+from dicomtw.dictionary import (
+    PRIVATE_VRS,
+    SEQUENCE_TAGS,
+    SINGLE_VRS,
+    STRING_VRS,
+    implicit_string_vr,
+    public_vrs,
+)
 from dicomtw.errors import DataSetError
 from dicomtw.uids import (
     DEFLATED_LITTLE,
@@ -96,6 +105,53 @@ _WAVEFORM_BITS_ALLOCATED = 0x54001004
 
 
 _SCOPE_TAGS = frozenset({_PIXEL_REPRESENTATION, _WAVEFORM_BITS_ALLOCATED})
+
+
+#: The characters C's isspace() takes for white space; the reference drops
+#: them all from UI values.
+_WHITE_SPACE = re.compile(rb"[ \t\n\v\f\r]")
+
+
+def string_vr(tag: int, vr: bytes) -> bytes | None:
+    """
+    The string VR of an element as the reference reads it (``vr``, or for
+    implicit VR, ``b""``, the dictionary's for public tags), or ``None``.
+    """
+    if vr:
+        return vr if vr in STRING_VRS else None
+    return implicit_string_vr(tag)
+
+
+def string_unnormalised(value: bytes | memoryview, ui: bool) -> bool:
+    """
+    Whether the reference would write this string value differently: an
+    odd length, more than one trailing padding character, or (UI) white
+    space anywhere.
+    """
+    if len(value) % 2:
+        return True
+    if ui:
+        return bytes(value[-2:]) == b"\0\0" or _WHITE_SPACE.search(value) is not None
+    return bytes(value[-2:]) == b"  "
+
+
+def normalise_string(value: bytes, ui: bool) -> bytes:
+    """
+    A string value as the reference writes it in normal mode: an odd
+    length is first made even with a null byte (as the reference reads
+    it); then trailing padding (spaces; for UI, null bytes after all white
+    space is removed) is dropped and one padding character added back if
+    the length is odd.
+    """
+    if len(value) % 2:
+        value += b"\0"
+    if ui:
+        kept = _WHITE_SPACE.sub(b"", value).rstrip(b"\0")
+        pad = b"\0"
+    else:
+        kept = value.rstrip(b" ")
+        pad = b" "
+    return kept + pad if len(kept) % 2 else kept
 
 
 def swap(value: bytes, unit: int) -> bytes:
@@ -493,9 +549,14 @@ class _Writer:
         if after > len(data):
             raise DataSetError(f"element at {pos} runs past the data set")
         out = self.vr_out(vr, tag, length, scope)
-        if not self.converting and out == vr:
-            return bytes(data[pos:after]), after
+        text = string_vr(tag, vr)
         raw = bytes(data[value:after])
+        normalised = False
+        if text is not None and string_unnormalised(raw, text == b"UI"):
+            raw = normalise_string(raw, text == b"UI")
+            normalised = True
+        if not self.converting and out == vr and not normalised:
+            return bytes(data[pos:after]), after
         unit = self.swap_unit(tag, vr, length, scope, out)
         return self.element(tag, out, swap(raw, unit) if unit else raw), after
 
@@ -702,6 +763,7 @@ def plan(
         whole = (
             reader.sequence_like(tag, vr, length)
             or _is_group_length(tag)
+            or (length != _UNDEFINED and string_vr(tag, vr) is not None)
             or (writer.converting and end - start <= _IN_MEMORY)
             or (writer.converting and length == _UNDEFINED)
         )
@@ -888,6 +950,7 @@ class StreamConverter:
                 and not reader.sequence_like(tag, vr, length)
                 and not _is_group_length(tag)
                 and tag != _PADDING
+                and string_vr(tag, vr) is None
             )
             if passing:
                 self._start_group(tag, out)

@@ -35,10 +35,11 @@ Rules of this module:
 
 from __future__ import annotations
 
+import re
 import struct
 import zlib
 
-from dicomtw.dictionary import SEQUENCE_TAGS, keyword
+from dicomtw.dictionary import SEQUENCE_TAGS, STRING_VRS, implicit_string_vr, keyword
 from dicomtw.errors import DataSetError, UsageError
 from dicomtw.uids import (
     DEFLATED_LITTLE,
@@ -466,6 +467,16 @@ class DataSetScanner:
                     continue
                 if limit is not None and here + header + length > limit:
                     raise DataSetError(_overrun(tag, here))
+                if length and not self.needs_reencoding:
+                    text = (
+                        (vr if vr in STRING_VRS else None)
+                        if vr
+                        else implicit_string_vr(tag)
+                    )
+                    if text is not None and _string_unnormalised(
+                        buf, pos, length, end, text == b"UI"
+                    ):
+                        self.needs_reencoding = True
                 if ctx.top:
                     if tag in wanted and length <= max_length:
                         if pos + length <= end:
@@ -578,6 +589,28 @@ class DataSetScanner:
         ctx = _Context(kind, end, limit, encoding)
         self._stack.append(ctx)
         return ctx
+
+
+_WHITE_SPACE = re.compile(rb"[ \t\n\v\f\r]")
+
+
+def _string_unnormalised(
+    buf: memoryview | bytes, pos: int, length: int, end: int, ui: bool
+) -> bool:
+    """
+    Whether the reference would write the string value at ``pos`` other
+    than it came (``dicomtw.reencode.normalise_string``); a value that
+    continues in the next fragment counts as such, to be checked when the
+    data set is re-encoded.
+    """
+    if length % 2 or pos + length > end:
+        return True
+    tail = bytes(buf[pos + length - 2 : pos + length])
+    if ui:
+        return (
+            tail == b"\0\0" or _WHITE_SPACE.search(buf[pos : pos + length]) is not None
+        )
+    return tail == b"  "
 
 
 def _name(tag: int) -> str:

@@ -895,3 +895,88 @@ class RawSenderTests(SynchronousTestCase):
             ["+p", "256", "15"],
         ):
             self.assert_same(options)
+
+
+@requires_dcmtk
+class StringPaddingTests(SynchronousTestCase):
+    """
+    String values as the reference writes them in normal mode: trailing
+    padding beyond one character dropped (spaces; for UI null bytes, and
+    white space anywhere, also in the SOP Instance UID, which then matches
+    its command with or without ``-up``), odd lengths made even with a
+    null byte, leading spaces kept; in sequences too.  Both programs answer
+    success, name the file alike and write the same bytes.
+    """
+
+    def setUp(self) -> None:
+        self.directory = Path(tempfile.mkdtemp(prefix="dicomtw-strings-"))
+        uid = f"{vr_corpus.UID_ROOT}7771"
+        self.assertEqual(len(uid) % 2, 1)
+        self.files = []
+        for explicit, syntax in ((True, vr_corpus.EVRLE), (False, vr_corpus.IVR)):
+
+            def element(tag: int, vr: bytes, value: bytes) -> bytes:
+                # Odd lengths kept: _raw_element would pad them.
+                head = struct.pack("<HH", tag >> 16, tag & 0xFFFF)
+                if explicit:
+                    return head + vr + struct.pack("<H", len(value)) + value
+                return head + struct.pack("<L", len(value)) + value
+
+            item = element(0x00081150, b"UI", CT_IMAGE_STORAGE.encode() + b"\0\0\0")
+            item += element(0x00081155, b"UI", b" 1.2.3 \0")
+            item_bytes = struct.pack("<HHL", 0xFFFE, 0xE000, len(item)) + item
+            sequence = struct.pack("<HH", 0x0008, 0x1140)
+            if explicit:
+                sequence += b"SQ\0\0"
+            sequence += struct.pack("<L", len(item_bytes)) + item_bytes
+            data_set = b"".join(
+                (
+                    element(0x00080016, b"UI", CT_IMAGE_STORAGE.encode() + b"\0"),
+                    element(0x00080018, b"UI", uid.encode() + b" "),
+                    element(0x00080020, b"DA", b"20260101  "),
+                    element(0x00080060, b"CS", b"CT  "),
+                    element(0x00080070, b"LO", b"  ACME   "),
+                    element(0x00080080, b"LO", b"odd"),
+                    element(0x00081030, b"LO", b"A \\B   "),
+                    sequence,
+                    element(0x00100010, b"PN", b"Space^Padded    "),
+                    element(0x00104000, b"LT", b"text    "),
+                    element(0x0020000D, b"UI", f"{uid}. 1".encode() + b" "),
+                    element(0x00200013, b"IS", b" 5      "),
+                )
+            )
+            path = self.directory / f"padded-{int(explicit)}.dcm"
+            write_raw_file(data_set, str(path), uid, syntax)
+            self.files.append(path)
+
+    def receive(self, kind: str, options: list[str], path: Path) -> Path:
+        output = Path(tempfile.mkdtemp(prefix=f"{kind}-", dir=self.directory))
+        self.patch(pynetdicom_config, "STORE_SEND_CHUNKED_DATASET", True)
+        with ServerProcess(output, options, kind=kind) as server:
+            ae = AE(ae_title="PADSEND")
+            ae.add_requested_context(CT_IMAGE_STORAGE, vr_corpus.IVR)
+            ae.add_requested_context(CT_IMAGE_STORAGE, vr_corpus.EVRLE)
+            assoc = ae.associate("127.0.0.1", server.port, ae_title="STORESCP")
+            self.assertTrue(assoc.is_established)
+            try:
+                status = assoc.send_c_store(path)
+                self.assertEqual(status.Status, 0, (kind, options, path.name))
+            finally:
+                assoc.release()
+        return output
+
+    def test_with_and_without_option(self) -> None:
+        for options in ([], ["-up"], ["+te", "-up"], ["+tb"], ["+ti", "-e"]):
+            for path in self.files:
+                reference = self.receive("dcmtk", options, path)
+                ours = self.receive("dicomtw", options, path)
+                [name] = [p.name for p in reference.iterdir()]
+                self.assertEqual([p.name for p in ours.iterdir()], [name])
+                expected_meta, expected = split_part10((reference / name).read_bytes())
+                got_meta, got = split_part10((ours / name).read_bytes())
+                self.assertEqual(got, expected, (options, path.name))
+                self.assertEqual(
+                    [e for e in got_meta if e[0] not in _IGNORED],
+                    [e for e in expected_meta if e[0] not in _IGNORED],
+                    (options, path.name),
+                )

@@ -16,7 +16,14 @@ from pydicom.filewriter import write_dataset
 from twisted.trial.unittest import SynchronousTestCase
 
 from dicomtw.errors import DataSetError
-from dicomtw.reencode import Encoding, StreamConverter, plan, swap
+from dicomtw.reencode import (
+    Encoding,
+    StreamConverter,
+    normalise_string,
+    plan,
+    string_unnormalised,
+    swap,
+)
 from dicomtw.scanner import DataSetScanner
 
 EVRLE = "1.2.840.10008.1.2.1"
@@ -495,3 +502,69 @@ class StreamConverterTests(SynchronousTestCase):
         self.assertRaises(
             DataSetError, converter.finish, scanner.top_starts, len(data) - 100
         )
+
+
+class StringTests(SynchronousTestCase):
+    """
+    Normal mode writes string values as the reference does.
+    """
+
+    def test_normalise(self) -> None:
+        cases = [
+            (b"CT", False, b"CT"),
+            (b"CT  ", False, b"CT"),
+            (b"ABC ", False, b"ABC "),
+            (b"ABC   ", False, b"ABC "),
+            (b"  ACME    ", False, b"  ACME"),
+            (b"  ACME   ", False, b"  ACME   \0"),
+            (b"A \\B    ", False, b"A \\B"),
+            (b"odd", False, b"odd\0"),
+            (b"  ", False, b""),
+            (b"1.2\0", True, b"1.2\0"),
+            (b"1.2\0\0\0\0", True, b"1.2\0"),
+            (b" 1.2. 3 \0", True, b"1.2.3\0"),
+            (b"1.2.3", True, b"1.2.3\0"),
+            (b"1.22\t", True, b"1.22"),
+        ]
+        for value, ui, expected in cases:
+            self.assertEqual(normalise_string(value, ui), expected, value)
+            self.assertEqual(string_unnormalised(value, ui), value != expected, value)
+
+    def test_scanner_flags(self) -> None:
+        """
+        The scanner asks for re-encoding only for values the reference
+        would write differently, in explicit and implicit VR.
+        """
+        for syntax in (EVRLE, IVR):
+            builder = Builder(syntax)
+            clean = builder.element(0x0008, 0x0060, b"CS", b"CT") + builder.element(
+                0x0008, 0x0018, b"UI", b"1.2.3\0"
+            )
+            for extra in (
+                builder.element(0x0008, 0x0070, b"LO", b"ACME  "),
+                builder.element(0x0020, 0x000D, b"UI", b"1.2 "),
+                builder.element(0x0008, 0x0080, b"LO", b"odd"),
+            ):
+                scanner = DataSetScanner(syntax)
+                scanner.feed(clean)
+                self.assertFalse(scanner.needs_reencoding, syntax)
+                scanner.feed(extra)
+                self.assertTrue(scanner.needs_reencoding, (syntax, extra))
+
+    def test_same_syntax_rewrite(self) -> None:
+        """
+        Re-encoded in its own syntax, a data set gets its string values
+        normalised and keeps everything else.
+        """
+        builder = Builder(EVRLE)
+        data = (
+            builder.element(0x0008, 0x0060, b"CS", b"CT  ")
+            + builder.element(0x0008, 0x0018, b"UI", b"1.2. 3\0\0")
+            + builder.element(0x0010, 0x0010, b"PN", b"Doe^Jane")
+        )
+        expected = (
+            builder.element(0x0008, 0x0060, b"CS", b"CT")
+            + builder.element(0x0008, 0x0018, b"UI", b"1.2.3\0")
+            + builder.element(0x0010, 0x0010, b"PN", b"Doe^Jane")
+        )
+        self.assertEqual(convert(EVRLE, EVRLE, data), expected)
