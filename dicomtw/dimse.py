@@ -376,6 +376,10 @@ class MessageAssembler:
             raise _dimse_error("data set fragment without a command announcing it")
         if pdv.context_id != self._data_context:
             raise _dimse_error("Presentation Contexts of Command and Data Differ")
+        if len(pdv.data) % 2:
+            # Data set fragments have even lengths (PS3.5 §7.1, PS3.8
+            # Annex E); the reference aborts on an odd one, and so do we.
+            raise _dimse_error(f"Odd Fragment Length: {len(pdv.data)}")
         last = bool(pdv.control & 2)
         if last:
             self._data_context = None

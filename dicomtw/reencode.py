@@ -555,6 +555,11 @@ class _Writer:
         if text is not None and string_unnormalised(raw, text == b"UI"):
             raw = normalise_string(raw, text == b"UI")
             normalised = True
+        elif length % 2 and self.known_vr(tag, vr, length, scope) != b"OW":
+            # The reference pads an odd-length value with a null byte as
+            # it reads it, OW values excepted.
+            raw += b"\0"
+            normalised = True
         if not self.converting and out == vr and not normalised:
             return bytes(data[pos:after]), after
         unit = self.swap_unit(tag, vr, length, scope, out)
@@ -764,6 +769,7 @@ def plan(
             reader.sequence_like(tag, vr, length)
             or _is_group_length(tag)
             or (length != _UNDEFINED and string_vr(tag, vr) is not None)
+            or (length != _UNDEFINED and length % 2 == 1)
             or (writer.converting and end - start <= _IN_MEMORY)
             or (writer.converting and length == _UNDEFINED)
         )
@@ -951,6 +957,7 @@ class StreamConverter:
                 and not _is_group_length(tag)
                 and tag != _PADDING
                 and string_vr(tag, vr) is None
+                and length % 2 == 0
             )
             if passing:
                 self._start_group(tag, out)

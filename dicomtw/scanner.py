@@ -467,6 +467,9 @@ class DataSetScanner:
                     continue
                 if limit is not None and here + header + length > limit:
                     raise DataSetError(_overrun(tag, here))
+                if length % 2 and vr != b"OW" and length != _UNDEFINED:
+                    # Odd lengths get a pad byte (dicomtw.reencode).
+                    self.needs_reencoding = True
                 if length and not self.needs_reencoding:
                     text = (
                         (vr if vr in STRING_VRS else None)

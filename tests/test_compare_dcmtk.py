@@ -11,6 +11,7 @@ import os
 import re
 import struct
 import tempfile
+import time
 import zlib
 from pathlib import Path
 
@@ -897,8 +898,50 @@ class RawSenderTests(SynchronousTestCase):
             self.assert_same(options)
 
 
+class _RawCompare(SynchronousTestCase):
+    """
+    Send hand-built files (``self.files``) unchanged with pynetdicom to
+    both programs and compare what they write.
+    """
+
+    files: list[Path]
+
+    def receive(self, kind: str, options: list[str], path: Path) -> Path:
+        output = Path(tempfile.mkdtemp(prefix=f"{kind}-", dir=self.directory))
+        self.patch(pynetdicom_config, "STORE_SEND_CHUNKED_DATASET", True)
+        with ServerProcess(output, options, kind=kind) as server:
+            ae = AE(ae_title="RAWSEND")
+            ae.add_requested_context(CT_IMAGE_STORAGE, vr_corpus.IVR)
+            ae.add_requested_context(CT_IMAGE_STORAGE, vr_corpus.EVRLE)
+            assoc = ae.associate("127.0.0.1", server.port, ae_title="STORESCP")
+            self.assertTrue(assoc.is_established)
+            try:
+                status = assoc.send_c_store(path)
+                self.assertEqual(status.Status, 0, (kind, options, path.name))
+            finally:
+                assoc.release()
+        return output
+
+    def assert_same(self, option_sets: list[list[str]]) -> None:
+        for options in option_sets:
+            for path in self.files:
+                reference = self.receive("dcmtk", options, path)
+                ours = self.receive("dicomtw", options, path)
+                [name] = [p.name for p in reference.iterdir()]
+                self.assertEqual([p.name for p in ours.iterdir()], [name])
+                expected_meta, expected = split_part10((reference / name).read_bytes())
+                got_meta, got = split_part10((ours / name).read_bytes())
+                self.assertEqual(got, expected, (options, path.name))
+                self.assertEqual(
+                    [e for e in got_meta if e[0] not in _IGNORED],
+                    [e for e in expected_meta if e[0] not in _IGNORED],
+                    (options, path.name),
+                )
+
+
 @requires_dcmtk
-class StringPaddingTests(SynchronousTestCase):
+@requires_dcmtk
+class StringPaddingTests(_RawCompare):
     """
     String values as the reference writes them in normal mode: trailing
     padding beyond one character dropped (spaces; for UI null bytes, and
@@ -949,34 +992,94 @@ class StringPaddingTests(SynchronousTestCase):
             write_raw_file(data_set, str(path), uid, syntax)
             self.files.append(path)
 
-    def receive(self, kind: str, options: list[str], path: Path) -> Path:
-        output = Path(tempfile.mkdtemp(prefix=f"{kind}-", dir=self.directory))
-        self.patch(pynetdicom_config, "STORE_SEND_CHUNKED_DATASET", True)
-        with ServerProcess(output, options, kind=kind) as server:
-            ae = AE(ae_title="PADSEND")
-            ae.add_requested_context(CT_IMAGE_STORAGE, vr_corpus.IVR)
-            ae.add_requested_context(CT_IMAGE_STORAGE, vr_corpus.EVRLE)
-            assoc = ae.associate("127.0.0.1", server.port, ae_title="STORESCP")
-            self.assertTrue(assoc.is_established)
-            try:
-                status = assoc.send_c_store(path)
-                self.assertEqual(status.Status, 0, (kind, options, path.name))
-            finally:
-                assoc.release()
-        return output
-
     def test_with_and_without_option(self) -> None:
-        for options in ([], ["-up"], ["+te", "-up"], ["+tb"], ["+ti", "-e"]):
-            for path in self.files:
-                reference = self.receive("dcmtk", options, path)
-                ours = self.receive("dicomtw", options, path)
-                [name] = [p.name for p in reference.iterdir()]
-                self.assertEqual([p.name for p in ours.iterdir()], [name])
-                expected_meta, expected = split_part10((reference / name).read_bytes())
-                got_meta, got = split_part10((ours / name).read_bytes())
-                self.assertEqual(got, expected, (options, path.name))
-                self.assertEqual(
-                    [e for e in got_meta if e[0] not in _IGNORED],
-                    [e for e in expected_meta if e[0] not in _IGNORED],
-                    (options, path.name),
-                )
+        self.assert_same([[], ["-up"], ["+te", "-up"], ["+tb"], ["+ti", "-e"]])
+
+
+_LONG_VRS = (b"OB", b"OW", b"UN", b"UT", b"OF", b"OD", b"OL", b"OV", b"SV", b"UV")
+
+
+def _element(tag: int, vr: bytes, value: bytes, explicit: bool) -> bytes:
+    """
+    One little-endian element built by hand, odd lengths kept.
+    """
+    head = struct.pack("<HH", tag >> 16, tag & 0xFFFF)
+    if not explicit:
+        return head + struct.pack("<L", len(value)) + value
+    if vr in _LONG_VRS:
+        return head + vr + b"\0\0" + struct.pack("<L", len(value)) + value
+    return head + vr + struct.pack("<H", len(value)) + value
+
+
+@requires_dcmtk
+class OddLengthTests(_RawCompare):
+    """
+    Values of odd length (not allowed, but sent): the reference pads each
+    with a null byte as it reads it, except OW values (Pixel Data in
+    implicit VR included); binary values are swapped after padding.
+    """
+
+    def setUp(self) -> None:
+        self.directory = Path(tempfile.mkdtemp(prefix="dicomtw-odd-"))
+        vrs = (
+            b"OB OW UN US SS UL SL FL FD AT OF OD OL OV SV UV UT LT ST CS"
+        ).split()  # fmt: skip
+        self.files = []
+        for number, explicit in enumerate((True, False)):
+            uid = f"{vr_corpus.UID_ROOT}779{number}1"
+            elements = [
+                (0x00080016, b"UI", CT_IMAGE_STORAGE.encode() + b"\0"),
+                (0x00080018, b"UI", uid.encode() + b"\0"),
+                (0x00090010, b"LO", b"ODD TEST"),
+                *[
+                    (0x00091001 + i, vr, b"\x01\x02\x03\x04\x05")
+                    for i, vr in enumerate(vrs)
+                ],
+                (0x00181310, b"US", b"\x01\x02\x03\x04\x05\x06\x07"),
+                (0x00281201, b"OW", b"\x01\x02\x03"),
+                (0x7FE00010, b"OB" if explicit else b"OW", b"\x01\x02\x03"),
+            ]
+            data_set = b"".join(_element(t, v, x, explicit) for t, v, x in elements)
+            self.assertEqual(len(data_set) % 2, 0)
+            path = self.directory / f"odd-{number}.dcm"
+            syntax = vr_corpus.EVRLE if explicit else vr_corpus.IVR
+            write_raw_file(data_set, str(path), uid, syntax)
+            self.files.append(path)
+
+    def test_odd_values(self) -> None:
+        self.assert_same([[], ["+tb"], ["+te"], ["+ti"]])
+
+    def test_odd_fragment_aborts(self) -> None:
+        """
+        A data set of odd total length arrives in an odd fragment: both
+        programs abort the association ("Odd Fragment Length") and write
+        nothing.
+        """
+        uid = f"{vr_corpus.UID_ROOT}7799"
+        uid_value = uid.encode() + b"\0" * (len(uid) % 2)
+        data_set = (
+            _element(0x00080016, b"UI", CT_IMAGE_STORAGE.encode() + b"\0", True)
+            + _element(0x00080018, b"UI", uid_value, True)
+            + _element(0x00100010, b"PN", b"odd", True)
+        )
+        self.assertEqual(len(data_set) % 2, 1)
+        path = self.directory / "odd-total.dcm"
+        write_raw_file(data_set, str(path), uid, vr_corpus.EVRLE)
+        self.patch(pynetdicom_config, "STORE_SEND_CHUNKED_DATASET", True)
+        for kind in ("dcmtk", "dicomtw"):
+            output = Path(tempfile.mkdtemp(prefix=f"{kind}-", dir=self.directory))
+            with ServerProcess(output, [], kind=kind) as server:
+                ae = AE(ae_title="RAWSEND")
+                ae.add_requested_context(CT_IMAGE_STORAGE, vr_corpus.EVRLE)
+                assoc = ae.associate("127.0.0.1", server.port, ae_title="STORESCP")
+                self.assertTrue(assoc.is_established)
+                status = assoc.send_c_store(path)
+                self.assertFalse(status, kind)
+                deadline = time.monotonic() + 5
+                while not assoc.is_aborted:
+                    self.assertLess(time.monotonic(), deadline, kind)
+                    time.sleep(0.05)
+                while "Odd Fragment Length" not in server.log_text():
+                    self.assertLess(time.monotonic(), deadline, server.log_text())
+                    time.sleep(0.05)
+            self.assertEqual(list(output.iterdir()), [], kind)

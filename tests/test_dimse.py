@@ -389,7 +389,7 @@ class AssemblerTests(SynchronousTestCase):
         event = assembler.feed(PDV(5, 0x03, _store_rq()))
         assert isinstance(event, CommandReceived)
         self.assertTrue(assembler.expecting_data)
-        pieces = [memoryview(b"first"), memoryview(b"second"), memoryview(b"end")]
+        pieces = [memoryview(b"first!"), memoryview(b"second"), memoryview(b"end!")]
         events = []
         for index, piece in enumerate(pieces):
             control = 0x02 if index == len(pieces) - 1 else 0x00
@@ -441,6 +441,17 @@ class AssemblerTests(SynchronousTestCase):
         assembler.feed(PDV(1, 0x03, _store_rq()))
         assembler.feed(PDV(1, 0x00, b"part"))
         self.assertDIMSEError(assembler, PDV(3, 0x02, b"rest"))
+
+    def test_odd_data_fragment(self) -> None:
+        """
+        A data set fragment of odd length is refused, as by the reference
+        ("Odd Fragment Length"), whether it is the last or not.
+        """
+        for control in (0x00, 0x02):
+            assembler = MessageAssembler()
+            assembler.feed(PDV(1, 0x03, _store_rq()))
+            assembler.feed(PDV(1, 0x00, b"part"))
+            self.assertDIMSEError(assembler, PDV(1, control, b"odd"))
 
     def test_command_while_data_expected(self) -> None:
         """
