@@ -27,6 +27,7 @@ from __future__ import annotations
 import array
 import struct
 from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 from dataclasses import dataclass
 
 import re
@@ -46,6 +47,8 @@ from dicomtw.uids import (
     EXPLICIT_LITTLE,
     IMPLICIT_LITTLE,
 )
+
+_T = TypeVar("_T", bound=tuple[Any, ...])
 
 _UNDEFINED = 0xFFFFFFFF
 _ITEM = 0xFFFEE000
@@ -69,6 +72,13 @@ _LONG_VRS = frozenset(
         b"SV",
         b"UV",
     }
+)
+
+#: The VRs the reference knows; others it reads with a 2-byte length and
+#: holds as UN.
+KNOWN_VRS = frozenset(
+    b"AE AS AT CS DA DS DT FL FD IS LO LT OB OD OF OL OV OW PN SH SL SQ SS ST"
+    b" SV TM UC UI UL UN UR US UT UV".split()
 )
 
 #: The VRs ``-u`` writes as OB in explicit VR (behaviour reference §10.4).
@@ -272,7 +282,7 @@ class _Reader(_Layout):
         if group == 0xFFFE or not self.syntax.explicit:
             return tag, b"", self.u32.unpack_from(data, pos + 4)[0], pos + 8
         vr = bytes(data[pos + 4 : pos + 6])
-        if vr in _LONG_VRS:
+        if vr in _LONG_VRS or (vr not in KNOWN_VRS and vr.isalpha() and vr.isupper()):
             if pos + 12 > len(data):
                 raise DataSetError(f"element header cut off at {pos}")
             return tag, vr, self.u32.unpack_from(data, pos + 8)[0], pos + 12
@@ -432,6 +442,8 @@ class _Writer:
         """
         if not vr:
             vr = implicit_vr(tag, scope or _Scope())
+        elif vr not in KNOWN_VRS:
+            vr = b"UN"
         elif vr == b"UN" and self.encoding.convert_un and length != _UNDEFINED:
             known = _dictionary_vr(tag, scope.creators if scope else {})
             if known and known != b"SQ" and (known in _LONG_VRS or length <= 0xFFFF):
@@ -505,7 +517,7 @@ class _Writer:
         while pos < limit:
             tag, vr, length, value = self.reader.header(data, pos)
             if tag == _ITEM_END and end is None:
-                return _group_lengths(self, encoded), value
+                return _group_lengths(self, _in_order(encoded)), value
             if length != _UNDEFINED:
                 scope.note(tag, data[value : value + length], self.reader)
             raw, pos = self.one(data, pos, tag, vr, length, value, scope)
@@ -513,7 +525,7 @@ class _Writer:
                 encoded.append((tag, raw))
         if end is None:
             raise DataSetError("item without delimiter")
-        return _group_lengths(self, encoded), pos
+        return _group_lengths(self, _in_order(encoded)), pos
 
     def one(
         self,
@@ -656,6 +668,19 @@ class _Writer:
         return b"".join(parts), pos
 
 
+def _in_order(elements: list[_T]) -> list[_T]:
+    """
+    Elements ``(tag, ...)`` in ascending tag order, the first of repeated
+    tags kept, as the reference holds a data set.
+    """
+    if all(a[0] < b[0] for a, b in zip(elements, elements[1:])):
+        return elements
+    first: dict[int, _T] = {}
+    for element in elements:
+        first.setdefault(element[0], element)
+    return [first[tag] for tag in sorted(first)]
+
+
 def _is_group_length(tag: int) -> bool:
     return tag & 0xFFFF == 0 and 0 < tag >> 16 < 0xFFFE
 
@@ -794,7 +819,9 @@ def plan(
         else:
             elements.append((tag, [Piece(start=start, length=end - start)]))
     pieces = [
-        piece for _, parts in _apply_group_lengths(writer, elements) for piece in parts
+        piece
+        for _, parts in _apply_group_lengths(writer, _in_order(elements))
+        for piece in parts
     ]
     if encoding.padding is not None:
         end = offset + sum(piece.size for piece in pieces)
@@ -856,6 +883,12 @@ class StreamConverter:
         self._group_size = 0
         #: Bytes of output so far.
         self.size = 0
+        #: Where each top-level element starts in the output.
+        self.starts: list[int] = []
+        #: Whether top-level elements came out of order or repeated: the
+        #: output then still needs sorting (:func:`plan`, from the output).
+        self.disordered = False
+        self._last_tag = -1
         #: ``(output offset, bytes)`` to overwrite once all is written.
         self.patches: list[tuple[int, bytes]] = []
 
@@ -906,6 +939,8 @@ class StreamConverter:
             pad = self._writer.padding(
                 self._offset + self.size, self._encoding.padding[0]
             )
+            if pad:
+                self.starts.append(self.size)
             self._emit(pad, None, out)
         return out
 
@@ -960,7 +995,9 @@ class StreamConverter:
                 and length % 2 == 0
             )
             if passing:
+                self._note_order(tag)
                 self._start_group(tag, out)
+                self.starts.append(self.size)
                 header = writer.header(
                     tag, writer.vr_out(vr, tag, length, self._scope), length
                 )
@@ -994,10 +1031,12 @@ class StreamConverter:
             new, after = writer.one(raw, 0, tag, vr, length, value, self._scope)
             if after != size:
                 raise DataSetError(f"element at {start} does not end where expected")
+            self._note_order(tag)
             if _is_group_length(tag):
                 self._group_length(tag, out)
                 continue
             self._start_group(tag, out)
+            self.starts.append(self.size)
             self._emit(new, tag, out)
 
     def _emit(
@@ -1037,8 +1076,14 @@ class StreamConverter:
             self._group = group
         self._placeholder(group, out)
 
+    def _note_order(self, tag: int) -> None:
+        if tag <= self._last_tag:
+            self.disordered = True
+        self._last_tag = tag
+
     def _placeholder(self, group: int, out: list[bytes | memoryview]) -> None:
         element = self._writer.element(group << 16, b"UL", bytes(4))
+        self.starts.append(self.size)
         self._group_length_at = self.size + len(element) - 4
         out.append(element)
         self.size += len(element)

@@ -114,6 +114,34 @@ _SHORT_VRS = frozenset(
     }
 )
 
+#: The VRs with a 4-byte length in explicit VR (PS3.5 §7.1.2).
+_LONG_VRS = frozenset(
+    {
+        b"OB",
+        b"OD",
+        b"OF",
+        b"OL",
+        b"OV",
+        b"OW",
+        b"SQ",
+        b"SV",
+        b"UC",
+        b"UN",
+        b"UR",
+        b"UT",
+        b"UV",
+    }
+)
+
+
+def _upper_case(vr: bytes) -> bool:
+    """
+    Whether an unknown VR is two capital letters, which PS3.5 §6.2 has
+    read like UN (reserved bytes and a 4-byte length).
+    """
+    return 65 <= vr[0] <= 90 and 65 <= vr[1] <= 90
+
+
 _DATASET = 0
 _SEQUENCE = 1
 _FRAGMENTS = 2
@@ -167,7 +195,7 @@ class _Context:
     :ivar top: whether this is the top-level data set.
     """
 
-    __slots__ = ("kind", "end", "limit", "encoding", "top")
+    __slots__ = ("kind", "end", "limit", "encoding", "top", "last")
 
     def __init__(
         self,
@@ -189,6 +217,9 @@ class _Context:
         self.limit = limit
         self.encoding = encoding
         self.top = top
+        #: The last element tag seen in this data set, to notice elements
+        #: out of order or repeated.
+        self.last = -1
 
 
 def text_value(raw: bytes, *, uid: bool = False) -> str:
@@ -252,6 +283,8 @@ class DataSetScanner:
         #: normal mode: a sequence or item of undefined length, or a group
         #: length element, was seen (``dicomtw.reencode``).
         self.needs_reencoding = False
+        #: Whether top-level elements came out of order or repeated.
+        self.disordered = False
         self.finished = False
         self._wanted = wanted
         self._max_value_length = max_value_length
@@ -438,11 +471,19 @@ class DataSetScanner:
                         header = 8
                     elif vr in _SHORT_VRS:
                         header = 8
+                    elif vr not in _LONG_VRS and not _upper_case(vr):
+                        # The reference reads a VR it does not know with a
+                        # 2-byte length, unless it is two capital letters
+                        # (then as UN), and writes it as UN.
+                        header = 8
+                        self.needs_reencoding = True
                     elif avail < 12:
                         break
                     else:
                         length = encoding.long.unpack_from(buf, pos + 8)[0]
                         header = 12
+                        if vr not in _LONG_VRS:
+                            self.needs_reencoding = True
                 else:
                     group, element, length = encoding.plain.unpack_from(buf, pos)
                     vr = b""
@@ -452,6 +493,14 @@ class DataSetScanner:
                     raise DataSetError(_overrun(tag, here))
                 if ctx.top:
                     self.top_starts.append(here)
+                if group != _DELIMITER_GROUP:
+                    if tag <= ctx.last:
+                        # The reference sorts elements and keeps the first
+                        # of repeated ones.
+                        self.needs_reencoding = True
+                        if ctx.top:
+                            self.disordered = True
+                    ctx.last = tag
                 if (not element and group) or group == _PADDING_GROUP:
                     self.needs_reencoding = True
                 pos += header

@@ -727,6 +727,11 @@ class FileSink:
             assert self._spool is not None
             for at, value in self._converter.patches:
                 self._spool.patch(self._head_length + at, value)
+            if self._converter.disordered:
+                # Elements out of order: sort the converted data set.
+                self._reencode_blocking(
+                    self.transfer_syntax, self._converter.starts, self._converter.size
+                )
         elif self._hold_in_memory():
             self._convert_in_memory(chunks)
         else:
@@ -811,7 +816,12 @@ class FileSink:
             out = deflate(out, options.compression_level)
         self._write_blocking([head, *out])
 
-    def _reencode_blocking(self) -> None:
+    def _reencode_blocking(
+        self,
+        source_syntax: str | None = None,
+        starts: Sequence[int] | None = None,
+        total: int | None = None,
+    ) -> None:
         """
         Write the spooled data set anew as the reference writes it in
         normal mode (``dicomtw.reencode``), in the output transfer syntax,
@@ -824,7 +834,7 @@ class FileSink:
         old = self._spool
         assert old is not None
         options = self.store.options
-        received = self.request.context.transfer_syntax
+        received = source_syntax or self.request.context.transfer_syntax
         head = self._head_length
         source = os.open(old.path, os.O_RDONLY | os.O_CLOEXEC)
         inflated = None
@@ -845,8 +855,8 @@ class FileSink:
             try:
                 pieces = plan(
                     received,
-                    self._scanner.top_starts,
-                    self._scanner.offset,
+                    self._scanner.top_starts if starts is None else starts,
+                    self._scanner.offset if total is None else total,
                     read,
                     encoding=options.encoding,
                     target_syntax=self.transfer_syntax,

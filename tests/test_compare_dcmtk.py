@@ -996,7 +996,9 @@ class StringPaddingTests(_RawCompare):
         self.assert_same([[], ["-up"], ["+te", "-up"], ["+tb"], ["+ti", "-e"]])
 
 
-_LONG_VRS = (b"OB", b"OW", b"UN", b"UT", b"OF", b"OD", b"OL", b"OV", b"SV", b"UV")
+_LONG_VRS = (
+    b"OB", b"OW", b"UN", b"UT", b"OF", b"OD", b"OL", b"OV", b"SV", b"UV", b"SQ"
+)  # fmt: skip
 
 
 def _element(tag: int, vr: bytes, value: bytes, explicit: bool) -> bytes:
@@ -1006,7 +1008,7 @@ def _element(tag: int, vr: bytes, value: bytes, explicit: bool) -> bytes:
     head = struct.pack("<HH", tag >> 16, tag & 0xFFFF)
     if not explicit:
         return head + struct.pack("<L", len(value)) + value
-    if vr in _LONG_VRS:
+    if vr in _LONG_VRS or vr == b"ZZ":
         return head + vr + b"\0\0" + struct.pack("<L", len(value)) + value
     return head + vr + struct.pack("<H", len(value)) + value
 
@@ -1083,3 +1085,61 @@ class OddLengthTests(_RawCompare):
                     self.assertLess(time.monotonic(), deadline, server.log_text())
                     time.sleep(0.05)
             self.assertEqual(list(output.iterdir()), [], kind)
+
+
+@requires_dcmtk
+class DisorderTests(_RawCompare):
+    """
+    Elements out of ascending tag order (at the top level and in items)
+    are written sorted, the first of a repeated tag is kept, and a VR the
+    reference does not know is read with a 2-byte length and written as
+    UN, as the reference does, in normal mode and while converting.
+    """
+
+    def setUp(self) -> None:
+        self.directory = Path(tempfile.mkdtemp(prefix="dicomtw-order-"))
+        item_body = _element(0x00081155, b"UI", b"1.3\0", True) + _element(
+            0x00081150, b"UI", b"1.2\0", True
+        )
+        item = struct.pack("<HHL", 0xFFFE, 0xE000, len(item_body)) + item_body
+        cases = [
+            [
+                (0x00100010, b"PN", b"Zed^A "),
+                (0x00080018, None, None),
+                (0x00080060, b"CS", b"CT"),
+            ],
+            [
+                (0x00080018, None, None),
+                (0x00080060, b"CS", b"CT"),
+                (0x00080060, b"CS", b"MR"),
+                (0x7FE00010, b"OW", bytes(range(256)) * 400),
+                (0x00200013, b"IS", b"7 "),
+            ],
+            [
+                (0x00080018, None, None),
+                (0x00080060, b"LO", b"CT"),
+                (0x00100010, b"xx", b"AB"),
+                (0x00100020, b"ZZ", b"CD"),
+            ],
+            [(0x00080018, None, None), (0x00081140, b"SQ", item)],
+        ]
+        self.files = []
+        for number, case in enumerate(cases):
+            uid = f"{vr_corpus.UID_ROOT}78{number}1"
+            uid_value = uid.encode() + b"\0" * (len(uid) % 2)
+            data_set = _element(
+                0x00080016, b"UI", CT_IMAGE_STORAGE.encode() + b"\0", True
+            ) + b"".join(
+                (
+                    _element(tag, b"UI", uid_value, True)
+                    if vr is None
+                    else _element(tag, vr, value, True)
+                )
+                for tag, vr, value in case
+            )
+            path = self.directory / f"order-{number}.dcm"
+            write_raw_file(data_set, str(path), uid, vr_corpus.EVRLE)
+            self.files.append(path)
+
+    def test_sorted(self) -> None:
+        self.assert_same([[], ["+te"], ["+tb"], ["+ti"], ["+tb", "+g"]])

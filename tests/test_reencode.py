@@ -537,9 +537,8 @@ class StringTests(SynchronousTestCase):
         """
         for syntax in (EVRLE, IVR):
             builder = Builder(syntax)
-            clean = builder.element(0x0008, 0x0060, b"CS", b"CT") + builder.element(
-                0x0008, 0x0018, b"UI", b"1.2.3\0"
-            )
+            clean = builder.element(0x0008, 0x0018, b"UI", b"1.2.3\0")
+            clean += builder.element(0x0008, 0x0060, b"CS", b"CT")
             for extra in (
                 builder.element(0x0008, 0x0070, b"LO", b"ACME  "),
                 builder.element(0x0020, 0x000D, b"UI", b"1.2 "),
@@ -558,13 +557,13 @@ class StringTests(SynchronousTestCase):
         """
         builder = Builder(EVRLE)
         data = (
-            builder.element(0x0008, 0x0060, b"CS", b"CT  ")
-            + builder.element(0x0008, 0x0018, b"UI", b"1.2. 3\0\0")
+            builder.element(0x0008, 0x0018, b"UI", b"1.2. 3\0\0")
+            + builder.element(0x0008, 0x0060, b"CS", b"CT  ")
             + builder.element(0x0010, 0x0010, b"PN", b"Doe^Jane")
         )
         expected = (
-            builder.element(0x0008, 0x0060, b"CS", b"CT")
-            + builder.element(0x0008, 0x0018, b"UI", b"1.2.3\0")
+            builder.element(0x0008, 0x0018, b"UI", b"1.2.3\0")
+            + builder.element(0x0008, 0x0060, b"CS", b"CT")
             + builder.element(0x0010, 0x0010, b"PN", b"Doe^Jane")
         )
         self.assertEqual(convert(EVRLE, EVRLE, data), expected)

@@ -377,13 +377,27 @@ class ScannerValuesTests(SynchronousTestCase):
 
     def test_unknown_vr_has_long_length(self) -> None:
         """
-        An explicit VR the scanner does not know is read with reserved
-        bytes and a 4-byte length, as DCMTK reads it.
+        An explicit VR the scanner does not know, made of two capital
+        letters, is read with reserved bytes and a 4-byte length, as DCMTK
+        reads it; the data set is then re-encoded (to UN).
         """
         unknown = struct.pack("<HH2sHL", 0x0009, 0x1003, b"ZZ", 0, 3) + b"abc"
         data = unknown + _explicit(0x0010, 0x0010, b"PN", b"Doe")
         scanner = _scan(EXPLICIT_LITTLE, list(_fragments(data, 5)))
         self.assertEqual(scanner.values, {PATIENT_NAME: b"Doe"})
+        self.assertTrue(scanner.needs_reencoding)
+
+    def test_other_unknown_vr_has_short_length(self) -> None:
+        """
+        Any other unknown VR (``xx``, digits) is read with a 2-byte length,
+        as DCMTK reads it.
+        """
+        for vr in (b"xx", b"1A", b"Zz"):
+            unknown = struct.pack("<HH2sH", 0x0009, 0x1003, vr, 4) + b"abcd"
+            data = unknown + _explicit(0x0010, 0x0010, b"PN", b"Doe")
+            scanner = _scan(EXPLICIT_LITTLE, list(_fragments(data, 5)))
+            self.assertEqual(scanner.values, {PATIENT_NAME: b"Doe"}, vr)
+            self.assertTrue(scanner.needs_reencoding, vr)
 
     def test_item_delimiter_in_defined_item_is_tolerated(self) -> None:
         """
