@@ -1091,9 +1091,11 @@ class OddLengthTests(_RawCompare):
 class DisorderTests(_RawCompare):
     """
     Elements out of ascending tag order (at the top level and in items)
-    are written sorted, the first of a repeated tag is kept, and a VR the
-    reference does not know is read with a 2-byte length and written as
-    UN, as the reference does, in normal mode and while converting.
+    are written sorted, the first of a repeated tag is kept, a VR the
+    reference does not know is read with a 2-byte length (4 for two
+    capital letters) and written as UN, a group length with another VR
+    than UL is corrected, as the reference does, in normal mode and while
+    converting.
     """
 
     def setUp(self) -> None:
@@ -1122,6 +1124,13 @@ class DisorderTests(_RawCompare):
                 (0x00100020, b"ZZ", b"CD"),
             ],
             [(0x00080018, None, None), (0x00081140, b"SQ", item)],
+            [
+                (0x00010010, b"LO", b"CREATOR "),
+                (0x00080018, None, None),
+                (0x00100000, b"US", b"\x05\x00"),
+                (0x00100010, b"PN", b"X^Y "),
+                (0x00050010, b"LO", b"C3"),
+            ],
         ]
         self.files = []
         for number, case in enumerate(cases):
