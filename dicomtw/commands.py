@@ -116,23 +116,39 @@ class ReceptionCommand:
         environment = dict(os.environ)
         if peer_certificate is not None:
             environment[PEER_CERTIFICATE_VARIABLE] = peer_certificate
-        waiter = _Waiter()
-        reactor = self.reactor
-        if reactor is None:
-            from twisted.internet import reactor
-        try:
-            reactor.spawnProcess(
-                waiter,
-                "/bin/sh",
-                ["/bin/sh", "-c", command],
-                env=environment,
-                childFDs={0: 0, 1: 1, 2: 2},
-            )
-        except OSError as error:
-            self.log.error(
-                "cannot execute command '{command}': {error}",
-                command=command,
-                error=error,
-            )
-            return None
-        return waiter.ended if self.wait else None
+        ended = spawn_shell(command, environment, self.reactor)
+        return ended if self.wait else None
+
+
+_log = Logger(observer=GATE)
+
+
+def spawn_shell(
+    command: str, environment: dict[str, str], reactor: Any
+) -> Deferred[None] | None:
+    """
+    Run ``/bin/sh -c command`` in the background, with the server's
+    standard streams.
+
+    :returns: a Deferred that fires when it has ended, or ``None`` if it
+        could not be started (which is logged).
+    """
+    waiter = _Waiter()
+    if reactor is None:
+        from twisted.internet import reactor
+    try:
+        reactor.spawnProcess(
+            waiter,
+            "/bin/sh",
+            ["/bin/sh", "-c", command],
+            env=environment,
+            childFDs={0: 0, 1: 1, 2: 2},
+        )
+    except OSError as error:
+        _log.error(
+            "cannot execute command '{command}': {error}",
+            command=command,
+            error=error,
+        )
+        return None
+    return waiter.ended

@@ -23,9 +23,6 @@ The grammar, as the reference has it (behaviour reference §1, §13.2):
   option is evaluated, so its text names that option first.
 - Integers are read as C's ``sscanf`` reads ``%li`` (signed) or ``%lu``
   (unsigned); trailing garbage is ignored.
-
-Options that dicomtw does not implement yet are checked like all others and
-then refused with ``<option> is not supported yet`` (:data:`NOT_YET_SUPPORTED`).
 """
 
 from __future__ import annotations
@@ -43,17 +40,6 @@ from twisted.python import usage
 
 from dicomtw import __version__
 from dicomtw.config import ON_DUPLICATE, ServerConfig
-
-#: Long names (and ``"<long-name> <value>"`` for option values) accepted and
-#: checked but refused after the checks, because dicomtw does not implement
-#: them yet.  Implementing one means removing it from this set.
-NOT_YET_SUPPORTED: frozenset[str] = frozenset(
-    {
-        "--exec-on-eostudy",
-        "--rename-on-eostudy",
-        "--eostudy-timeout",
-    }
-)
 
 PROGRAM = "storescp"
 _HELP_WIDTH = 79
@@ -1317,22 +1303,6 @@ class _Evaluation:
         if "--arguments" in self.given:
             self.arguments = tuple(self.scan.expanded)
 
-    def refuse_unsupported(self) -> None:
-        """
-        Refuse the first option in effect that is not implemented yet.
-
-        :raises CommandLineError: naming it.
-        """
-        for occurrence in self.scan.occurrences:
-            name = occurrence.spec.long
-            chosen = self.chosen.get(name, [])
-            if not any(o is occurrence for o in chosen) or not self.active(name):
-                continue
-            with_value = " ".join((name, *occurrence.raw))
-            for key in (name, with_value):
-                if key in NOT_YET_SUPPORTED:
-                    raise self.fail(f"{key} is not supported yet", silent=False)
-
     def config(self) -> ServerConfig:
         """
         The configuration the evaluated command line describes.
@@ -1472,15 +1442,11 @@ def cipher_list_text() -> str:
     return f"{header_text()}\nSupported TLS ciphersuites are:\n" + "".join(names)
 
 
-def parse_command_line(
-    arguments: Sequence[str], allow_unsupported: bool = False
-) -> ServerConfig:
+def parse_command_line(arguments: Sequence[str]) -> ServerConfig:
     """
     Turn ``storescp`` arguments (without the program name) into a
     configuration.
 
-    :param allow_unsupported: do not refuse the options of
-        :data:`NOT_YET_SUPPORTED` (for tests and for work on them).
     :raises CommandLineError: for a bad command line, with the reference's
         message.
     :raises _Exit: when help or version text is to be shown instead.
@@ -1498,8 +1464,6 @@ def parse_command_line(
         raise CommandLineError("Too many parameters")
     evaluation = _Evaluation(scan)
     evaluation.run()
-    if not allow_unsupported:
-        evaluation.refuse_unsupported()
     return evaluation.config()
 
 

@@ -11,6 +11,7 @@ provide their own :class:`IStoreHandler` to send objects elsewhere.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Sequence
@@ -36,6 +37,7 @@ from dicomtw.dimse import (
 from dicomtw.dictionary import UID_REGISTRY
 from dicomtw.errors import AbortReason, AbortSource, DataSetError, ProtocolError
 from dicomtw.commands import ReceptionCommand
+from dicomtw.eostudy import EndedStudy, EndOfStudy
 from dicomtw.logs import GATE, enabled
 from dicomtw.naming import (
     TimeNamer,
@@ -132,12 +134,15 @@ class StoreResult:
     :ivar path: where the object was stored, if it was.
     :ivar replaced: whether an existing file of that name was replaced.
     :ivar detail: why it failed, for the log.
+    :ivar ended_study: the study this object's arrival ended (with a sort
+        option), for the end-of-study actions after the response.
     """
 
     status: int
     path: str | None = None
     replaced: bool = False
     detail: str = ""
+    ended_study: EndedStudy | None = None
 
 
 class IStoreSink(Interface):
@@ -259,6 +264,37 @@ class FileStore:
         self.studies = (
             StudyTracker(options.sort, options.sort_prefix) if options.sort else None
         )
+        #: The end-of-study actions (``-rns``, ``-xcs``, ``-tos``), if any.
+        self.end_of_study: EndOfStudy | None = None
+        self._current_study: EndedStudy | None = None
+
+    def study_began(self, directory: str) -> EndedStudy | None:
+        """
+        A new study began in ``directory``.
+
+        :returns: the study that ended with it, if any.
+        """
+        ended = self._current_study
+        self._current_study = EndedStudy(directory)
+        return ended
+
+    def record(self, path: str) -> None:
+        """
+        Note a file of the current study, for ``-rns``.
+        """
+        if self._current_study is not None:
+            self._current_study.files.append(path)
+
+    def close_study(self) -> EndedStudy | None:
+        """
+        End the current study for good (``-tos``): a later object of the
+        same Study Instance UID begins a new one.
+        """
+        ended, self._current_study = self._current_study, None
+        if self.studies is not None:
+            self.studies.study_uid = None
+            self.studies.directory = None
+        return ended
 
     def run_blocking(self, function: Callable[..., Any], *args: Any) -> Deferred[Any]:
         """
@@ -357,6 +393,7 @@ class FileSink:
         self._reencode_error = ""
         self._study_directory: str | None = None
         self._study_created = False
+        self._ended_study: EndedStudy | None = None
         received = request.context.transfer_syntax
         wanted = store.options.transfer_syntax
         #: The transfer syntax the file is written in.
@@ -650,7 +687,12 @@ class FileSink:
         self._finished = Deferred()
         finished = self._finished
         self._step()
-        return finished
+        if self._ended_study is None:
+            return finished
+        ended = self._ended_study
+        return finished.addCallback(
+            lambda result: dataclasses.replace(result, ended_study=ended)
+        )
 
     def _sort(self) -> None:
         """
@@ -681,6 +723,16 @@ class FileSink:
             return
         self._study_directory = directory if new else None
         self.path = safe_join(directory, os.path.basename(self.path))
+        if new:
+            self._ended_study = self.store.study_began(directory)
+        self.store.record(self.path)
+        if self.store.end_of_study is not None:
+            association = self.request.association
+            self.store.end_of_study.activity(
+                association.calling_ae,
+                association.called_ae,
+                association.peer.rpartition(":")[0],
+            )
 
     def _check_patient_name(self, raw: bytes | None, fields: dict[str, Any]) -> None:
         if patient_directory_name(raw)[1]:
@@ -1006,6 +1058,8 @@ class ServiceSCP:
         self.testing = testing
         self._store: tuple[StoreRequest, IStoreSink] | None = None
         self._fragments = 0
+        self._end_of_study: EndOfStudy | None = getattr(handler, "end_of_study", None)
+        self._activity()
         # Building a log event per object is not free: ask the gate once.
         self._info = enabled(type(self).log.namespace, LogLevel.info)
 
@@ -1023,6 +1077,7 @@ class ServiceSCP:
         :returns: ``None``, or a Deferred to wait for before reading on.
         :raises ProtocolError: for a command this SCP cannot serve.
         """
+        self._activity()
         context = self.contexts.get(event.context_id)
         if context is None:
             raise ProtocolError(
@@ -1172,6 +1227,8 @@ class ServiceSCP:
                 self.association.peer.rpartition(":")[0],
                 self.association.peer_certificate,
             )
+        if result.ended_study is not None and self._end_of_study is not None:
+            waiting = self._end_study(result.ended_study, waiting)
         if self.testing.sleep_after:
             seconds = self.testing.sleep_after
             if waiting is None:
@@ -1180,6 +1237,35 @@ class ServiceSCP:
                 lambda _: deferLater(self.reactor, seconds, lambda: None)
             )
         return waiting
+
+    def _activity(self) -> None:
+        if self._end_of_study is not None:
+            association = self.association
+            self._end_of_study.activity(
+                association.calling_ae,
+                association.called_ae,
+                association.peer.rpartition(":")[0],
+            )
+
+    def _end_study(
+        self, study: EndedStudy, waiting: Deferred[None] | None
+    ) -> Deferred[None]:
+        """
+        Run the end-of-study actions after the response and after the
+        ``-xcr`` command (once it has ended, with ``-xs``).
+        """
+        assert self._end_of_study is not None
+        association = self.association
+        arguments = (
+            study,
+            association.calling_ae,
+            association.called_ae,
+            association.peer.rpartition(":")[0],
+        )
+        if waiting is None:
+            return self._end_of_study.ended(*arguments)
+        end_of_study = self._end_of_study
+        return waiting.addCallback(lambda _: end_of_study.ended(*arguments))
 
     def abandon(self) -> None:
         """

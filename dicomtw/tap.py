@@ -20,6 +20,7 @@ from twisted.protocols.tls import TLSMemoryBIOFactory
 
 from dicomtw import logs
 from dicomtw.commands import ReceptionCommand
+from dicomtw.eostudy import EndOfStudy
 from dicomtw.access import CallingAllowList
 from dicomtw.config import ServerConfig
 from dicomtw.dictionary import load_dictionary_path
@@ -184,6 +185,20 @@ def build_settings(config: ServerConfig, reactor: Any) -> ServerSettings:
         ),
         reactor,
     )
+    if (
+        config.rename_on_eostudy
+        or config.exec_on_eostudy
+        or config.eostudy_timeout is not None
+    ):
+        store.end_of_study = EndOfStudy(
+            reactor,
+            store.run_blocking,
+            store.close_study,
+            rename=config.rename_on_eostudy,
+            command=config.exec_on_eostudy,
+            timeout=config.eostudy_timeout,
+            wait=config.exec_sync,
+        )
     socket_timeout = config.socket_timeout if config.socket_timeout > 0 else None
     access = None
     if config.access_control:

@@ -1152,3 +1152,107 @@ class DisorderTests(_RawCompare):
 
     def test_sorted(self) -> None:
         self.assert_same([[], ["+te"], ["+tb"], ["+ti"], ["+tb", "+g"]])
+
+
+@requires_dcmtk
+class EndOfStudyTests(SynchronousTestCase):
+    """
+    ``-rns``, ``-xcs`` and ``-tos`` (behaviour reference §9): the same files
+    renamed and the same commands run as by the reference (time stamps
+    masked).
+    """
+
+    def setUp(self) -> None:
+        self.directory = Path(tempfile.mkdtemp(prefix="dicomtw-eos-"))
+        self.corpus = self.directory / "corpus"
+        self.corpus.mkdir()
+        objects = [
+            ("ct", "1.2.826.0.1.3680043.9.11"),
+            ("mr", "1.2.826.0.1.3680043.9.11"),
+            ("ct", "1.2.826.0.1.3680043.9.11"),
+            ("ct", "1.2.826.0.1.3680043.9.12"),
+        ]
+        self.files = []
+        for index, (kind, study) in enumerate(objects):
+            ds = OBJECT_MAKERS[kind](f"eos-{index}")
+            ds.StudyInstanceUID = study
+            path = self.corpus / f"{index}.dcm"
+            write_object(ds, path, ExplicitVRLittleEndian)
+            self.files.append(path)
+
+    def run_both(
+        self, options: list[str], pause: float = 0.0
+    ) -> dict[str, tuple[list[str], str]]:
+        """
+        Send the objects one association each to both programs.
+
+        :returns: by program, the files written (relative, time stamps
+            masked) and what the ``-xcs`` commands wrote.
+        """
+        results = {}
+        for kind in ("dcmtk", "dicomtw"):
+            output = Path(tempfile.mkdtemp(prefix=f"{kind}-", dir=self.directory))
+            log = output.parent / f"{output.name}.commands"
+            arguments = [a.replace("LOG", str(log)) for a in options]
+            with ServerProcess(output, arguments, kind=kind) as server:
+                for path in self.files:
+                    result = run_tool(
+                        [
+                            dcmtk_tool("storescu"),
+                            "127.0.0.1",
+                            str(server.port),
+                            str(path),
+                        ]
+                    )
+                    self.assertEqual(result.returncode, 0, result.stderr)
+                if pause:
+                    time.sleep(pause)
+                else:
+                    time.sleep(0.5)
+            tree = sorted(
+                re.sub(r"\d{8}_\d{9}", "TIME", str(p.relative_to(output)))
+                for p in output.rglob("*")
+                if p.is_file()
+            )
+            text = log.read_text() if log.exists() else ""
+            text = re.sub(r"\d{8}_\d{9}", "TIME", text.replace(str(output), "OUT"))
+            results[kind] = (tree, text)
+        return results
+
+    def test_rename(self) -> None:
+        """
+        ``-ss S -rns``: CT, MR, CT of one study become ``CT000001``,
+        ``MR000002``, ``CT000003`` when the next study begins; the last
+        study keeps its names.
+        """
+        results = self.run_both(["-ss", "S", "-rns"])
+        self.assertEqual(results["dicomtw"], results["dcmtk"])
+        tree = results["dicomtw"][0]
+        self.assertIn("S_TIME/MR000002", tree)
+        self.assertEqual(len(tree), 4)
+
+    def test_command(self) -> None:
+        """
+        ``-su U -xcs``: the command runs once, with ``#p`` the ended
+        study's directory and ``#a``, ``#c`` the AE titles; ``#f`` stays
+        (at the start of a word it would begin a shell comment).
+        """
+        results = self.run_both(["-su", "U", "-xcs", "echo #p #a #c x#f >> LOG", "-xs"])
+        self.assertEqual(results["dicomtw"], results["dcmtk"])
+        self.assertEqual(
+            results["dicomtw"][1],
+            "OUT/U_1.2.826.0.1.3680043.9.11 STORESCU ANY-SCP x#f\n",
+        )
+
+    def test_timeout(self) -> None:
+        """
+        ``-tos 1``: after a second without messages the last study ends too,
+        so every study is renamed and its command run.
+        """
+        results = self.run_both(
+            ["-ss", "S", "-rns", "-tos", "1", "-xcs", "echo #p >> LOG"], pause=2.5
+        )
+        self.assertEqual(results["dicomtw"], results["dcmtk"])
+        tree, text = results["dicomtw"]
+        self.assertIn("S_TIME/CT000001", tree)
+        self.assertEqual(text.count("\n"), 2)

@@ -88,14 +88,6 @@ class CommandLineErrorTests(SynchronousTestCase):
         self.assertEqual(result.returncode, 1)
         self.assertIn("specified output directory does not exist", result.stderr)
 
-    def test_not_supported_yet(self) -> None:
-        """
-        An option a later version implements is refused, not ignored.
-        """
-        result = _command("-rns", "-sp", "104")
-        self.assertEqual(result.returncode, 1)
-        self.assertIn("--rename-on-eostudy is not supported yet", result.stderr)
-
     def test_port_in_use(self) -> None:
         """
         A port that cannot be bound ends the program with exit status 1.

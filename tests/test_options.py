@@ -27,7 +27,6 @@ import dicomtw
 from dicomtw.config import ServerConfig
 from dicomtw.options import (
     EVALUATION_ORDER,
-    NOT_YET_SUPPORTED,
     OPTIONS,
     CommandLineError,
     StoreSCPOptions,
@@ -70,13 +69,6 @@ def parse(*arguments: str) -> ServerConfig:
     options = StoreSCPOptions()
     options.parseOptions(list(arguments))
     return options.config
-
-
-def parse_all(*arguments: str) -> ServerConfig:
-    """
-    Parse ``arguments`` without refusing options that are not implemented.
-    """
-    return parse_command_line(list(arguments), allow_unsupported=True)
 
 
 class _ErrorAssertions(SynchronousTestCase):
@@ -389,13 +381,6 @@ IMPLEMENTED: list[
     ("+td", "--write-xfer-deflated", (), (), {"write_xfer": "write-xfer-deflated"}),
     ("+cl", "--compression-level", ("9",), ("+td",), {"compression_level": 9}),
     ("+p", "--padding-create", ("256", "16"), (), {"padding": (256, 16)}),
-]
-
-# Options that are refused as not supported yet: (short, long, values,
-# extra arguments needed to pass the checks, expected fields when allowed).
-UNSUPPORTED: list[
-    tuple[str, str, tuple[str, ...], tuple[str, ...], dict[str, object]]
-] = [
     (
         "-xcs",
         "--exec-on-eostudy",
@@ -424,7 +409,7 @@ class SpellingTests(SynchronousTestCase):
         """
         The cases here name every option of the table, each once.
         """
-        covered = [long for _, long, _, _, _ in IMPLEMENTED + UNSUPPORTED]
+        covered = [long for _, long, _, _, _ in IMPLEMENTED]
         covered += ["--help", "--version", "--list-ciphers", "--log-config"]
         self.assertEqual(sorted(covered), sorted(spec.long for spec in OPTIONS))
 
@@ -433,7 +418,7 @@ class SpellingTests(SynchronousTestCase):
         The cases use the short spellings of the table.
         """
         shorts = {spec.long: spec.short for spec in OPTIONS}
-        for short, long, _, _, _ in IMPLEMENTED + UNSUPPORTED:
+        for short, long, _, _, _ in IMPLEMENTED:
             self.assertEqual(shorts[long], short, long)
 
     def test_implemented(self) -> None:
@@ -445,37 +430,6 @@ class SpellingTests(SynchronousTestCase):
                 config = parse(spelling, *values, *extra, PORT)
                 for name, value in expected.items():
                     self.assertEqual(getattr(config, name), value, spelling)
-
-    def test_unsupported_refused(self) -> None:
-        """
-        Each option not implemented yet is refused with its long name.
-        """
-        for short, long, values, extra, _ in UNSUPPORTED:
-            for spelling in _spellings(short, long):
-                arguments = [spelling, *values, *extra, PORT]
-                options = StoreSCPOptions()
-                error = self.assertRaises(
-                    usage.UsageError, options.parseOptions, arguments
-                )
-                self.assertEqual(str(error), f"{long} is not supported yet")
-
-    def test_unsupported_values_recorded(self) -> None:
-        """
-        Options not implemented yet still set their fields when allowed.
-        """
-        for short, long, values, extra, expected in UNSUPPORTED:
-            for spelling in _spellings(short, long):
-                config = parse_all(spelling, *values, *extra, PORT)
-                for name, value in expected.items():
-                    self.assertEqual(getattr(config, name), value, spelling)
-
-    def test_not_yet_supported_names_are_options(self) -> None:
-        """
-        Every entry of NOT_YET_SUPPORTED names an option of the table.
-        """
-        longs = {spec.long for spec in OPTIONS}
-        for entry in NOT_YET_SUPPORTED:
-            self.assertIn(entry.split(" ")[0], longs)
 
     def test_log_config(self) -> None:
         """
@@ -598,17 +552,17 @@ class BlockTests(SynchronousTestCase):
         """
         ``-p`` after ``+p`` turns padding off, so ``-F`` does not conflict.
         """
-        self.assertIsNone(parse_all("+p", "8", "8", "-p", "-F", PORT).padding)
+        self.assertIsNone(parse("+p", "8", "8", "-p", "-F", PORT).padding)
 
     def test_sort_rightmost(self) -> None:
         """
         Of several sort options the rightmost decides mode and prefix.
         """
-        config = parse_all("-ss", "A", "-sp", PORT)
+        config = parse("-ss", "A", "-sp", PORT)
         self.assertEqual(
             (config.sort, config.sort_prefix), ("sort-on-patientname", None)
         )
-        config = parse_all("-sp", "-su", "B", PORT)
+        config = parse("-sp", "-su", "B", PORT)
         self.assertEqual((config.sort, config.sort_prefix), ("sort-on-study-uid", "B"))
 
 
@@ -911,7 +865,6 @@ class ErrorTests(_ErrorAssertions):
             (["-q", "--bogus"], False),
             (["+v", "-v", "-q", PORT], True),
             (["-q", "-ll", "info", PORT], False),
-            (["-q", "-rns", "-sp", PORT], False),
         ]:
             error = self.assertRaises(CommandLineError, parse_command_line, arguments)
             self.assertEqual(error.silent, silent, arguments)
@@ -1277,8 +1230,8 @@ class ValueTests(SynchronousTestCase):
         In inetd mode a port is not needed; if given it is ignored, with a
         warning.
         """
-        self.assertIsNone(parse_all("--inetd").port)
-        config = parse_all("-id", PORT)
+        self.assertIsNone(parse("--inetd").port)
+        config = parse("-id", PORT)
         self.assertEqual(
             (config.port, config.warnings),
             (None, ("Parameter port not required in inetd mode",)),
