@@ -217,8 +217,8 @@ class _Context:
         self.limit = limit
         self.encoding = encoding
         self.top = top
-        #: The last element tag seen in this data set, to notice elements
-        #: out of order or repeated.
+        #: The highest element tag seen in this data set, to notice
+        #: elements out of order or repeated.
         self.last = -1
 
 
@@ -285,6 +285,9 @@ class DataSetScanner:
         self.needs_reencoding = False
         #: Whether top-level elements came out of order or repeated.
         self.disordered = False
+        #: The reference's warnings about what normal mode corrects, at
+        #: most :data:`MAX_WARNINGS` of them.
+        self.warnings: list[str] = []
         self.finished = False
         self._wanted = wanted
         self._max_value_length = max_value_length
@@ -477,6 +480,7 @@ class DataSetScanner:
                         # (then as UN), and writes it as UN.
                         header = 8
                         self.needs_reencoding = True
+                        self._warn(_non_standard(vr, group, element, 2))
                     elif avail < 12:
                         break
                     else:
@@ -484,6 +488,7 @@ class DataSetScanner:
                         header = 12
                         if vr not in _LONG_VRS:
                             self.needs_reencoding = True
+                            self._warn(_non_standard(vr, group, element, 4))
                 else:
                     group, element, length = encoding.plain.unpack_from(buf, pos)
                     vr = b""
@@ -500,7 +505,18 @@ class DataSetScanner:
                         self.needs_reencoding = True
                         if ctx.top:
                             self.disordered = True
-                    ctx.last = tag
+                        if tag == ctx.last:
+                            self._warn(
+                                f"DcmItem: Element {_tag_text(tag)} found twice in"
+                                " one data set or item, ignoring second entry"
+                            )
+                        else:
+                            self._warn(
+                                "DcmItem: Dataset not in ascending tag order, at"
+                                f" element {_tag_text(tag)}"
+                            )
+                    else:
+                        ctx.last = tag
                 if (not element and group) or group == _PADDING_GROUP:
                     self.needs_reencoding = True
                 pos += header
@@ -519,13 +535,26 @@ class DataSetScanner:
                 if length % 2 and vr != b"OW" and length != _UNDEFINED:
                     # Odd lengths get a pad byte (dicomtw.reencode).
                     self.needs_reencoding = True
-                if length and not self.needs_reencoding:
+                if length:
                     text = (
                         (vr if vr in STRING_VRS else None)
                         if vr
                         else implicit_string_vr(tag)
                     )
-                    if text is not None and _string_unnormalised(
+                    if text is None:
+                        pass
+                    elif text == b"UI" and pos + length <= end:
+                        if _WHITE_SPACE.search(buf, pos, pos + length) is not None:
+                            self.needs_reencoding = True
+                            self._warn(
+                                "DcmUniqueIdentifier: Element"
+                                f" {keyword(tag) or 'Unknown Tag & Data'}"
+                                f" {_tag_text(tag)} contains one or more space"
+                                " characters, which were removed"
+                            )
+                        elif _string_unnormalised(buf, pos, length, end, True):
+                            self.needs_reencoding = True
+                    elif not self.needs_reencoding and _string_unnormalised(
                         buf, pos, length, end, text == b"UI"
                     ):
                         self.needs_reencoding = True
@@ -623,6 +652,10 @@ class DataSetScanner:
             f"undefined length on VR {vr.decode('latin-1')!r} of {_name(tag)}"
         )
 
+    def _warn(self, text: str) -> None:
+        if len(self.warnings) < MAX_WARNINGS:
+            self.warnings.append(text)
+
     def _push(
         self, kind: int, end: int | None, limit: int | None, encoding: _Encoding
     ) -> _Context:
@@ -644,6 +677,22 @@ class DataSetScanner:
 
 
 _WHITE_SPACE = re.compile(rb"[ \t\n\v\f\r]")
+
+#: Warnings kept per data set: a hostile one cannot fill the log.
+MAX_WARNINGS = 20
+
+
+def _tag_text(tag: int) -> str:
+    return f"({tag >> 16:04x},{tag & 0xFFFF:04x})"
+
+
+def _non_standard(vr: bytes, group: int, element: int, size: int) -> str:
+    shown = "".join(chr(b) if b >= 32 else " " for b in vr)
+    return (
+        f"DcmItem: Non-standard VR '{shown}' ({vr[0]:02x}\\{vr[1]:02x})"
+        f" encountered while parsing element {_tag_text(group << 16 | element)},"
+        f" assuming {size} byte length field"
+    )
 
 
 def _string_unnormalised(

@@ -666,6 +666,14 @@ class FileSink:
                 self._scan_error = str(error)
         if self._scan_error is not None:
             self._fail(self._bad_data_set(self._scan_error))
+        elif not self.store.options.bit_preserving:
+            # What normal mode corrects, in the reference's words.
+            for warning in self._scanner.warnings:
+                self.log.warn(
+                    "{warning}",
+                    warning=warning,
+                    assoc=self.request.association.assoc_id,
+                )
         if self._failure is None and self._head is None:
             self._decide_head(final=True)
         if self._failure is None and not self._needs_scan_for_head():

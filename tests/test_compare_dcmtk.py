@@ -905,6 +905,8 @@ class _RawCompare(SynchronousTestCase):
     """
 
     files: list[Path]
+    #: By program, the correction warnings of the last receive.
+    warnings: dict[str, list[str]]
 
     def receive(self, kind: str, options: list[str], path: Path) -> Path:
         output = Path(tempfile.mkdtemp(prefix=f"{kind}-", dir=self.directory))
@@ -920,6 +922,10 @@ class _RawCompare(SynchronousTestCase):
                 self.assertEqual(status.Status, 0, (kind, options, path.name))
             finally:
                 assoc.release()
+        # The server has stopped: its log is complete.
+        if not hasattr(self, "warnings"):
+            self.warnings = {}
+        self.warnings[kind] = _correction_warnings(server.log_text())
         return output
 
     def assert_same(self, option_sets: list[list[str]]) -> None:
@@ -932,6 +938,11 @@ class _RawCompare(SynchronousTestCase):
                 expected_meta, expected = split_part10((reference / name).read_bytes())
                 got_meta, got = split_part10((ours / name).read_bytes())
                 self.assertEqual(got, expected, (options, path.name))
+                self.assertEqual(
+                    self.warnings["dicomtw"],
+                    self.warnings["dcmtk"],
+                    (options, path.name),
+                )
                 self.assertEqual(
                     [e for e in got_meta if e[0] not in _IGNORED],
                     [e for e in expected_meta if e[0] not in _IGNORED],
@@ -994,6 +1005,30 @@ class StringPaddingTests(_RawCompare):
 
     def test_with_and_without_option(self) -> None:
         self.assert_same([[], ["-up"], ["+te", "-up"], ["+tb"], ["+ti", "-e"]])
+
+
+#: The reference's warnings about data set corrections that dicomtw logs
+#: in the same words.
+_CORRECTIONS = (
+    "not in ascending tag order",
+    "found twice",
+    "Non-standard VR",
+    "contains one or more space characters",
+)
+
+
+def _correction_warnings(log: str) -> list[str]:
+    """
+    The data set correction warnings of a server log, in order, without
+    their level prefix and the command set's (which dicomtw reads without
+    remarks).
+    """
+    found = []
+    for line in log.splitlines():
+        text = line.split("W: ", 1)[-1].strip()
+        if any(c in text for c in _CORRECTIONS) and "(0000," not in text:
+            found.append(text)
+    return found
 
 
 _LONG_VRS = (
