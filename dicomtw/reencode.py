@@ -378,6 +378,18 @@ PIXEL_VALUE_TAGS = frozenset(
 WAVEFORM_TAGS = frozenset({0x54000110, 0x54000112, 0x5400100A, 0x54001010})
 
 
+#: Answers of :meth:`_Writer._resolve`, shared by all data sets (worker
+#: threads included: a lost update only costs a recomputation), and
+#: cleared when full, since tags and VRs come from the peers.
+_RESOLVED: dict[tuple[Any, ...], tuple[bytes, int, bytes | None, bytes]] = {}
+_RESOLVED_LIMIT = 20000
+_PROFILES: dict[tuple[Any, ...], int] = {}
+
+#: Tags whose VR in implicit VR depends on earlier elements of their data
+#: set (see :func:`implicit_vr`).
+_SCOPED_TAGS = PIXEL_VALUE_TAGS | WAVEFORM_TAGS
+
+
 def implicit_vr(tag: int, scope: _Scope) -> bytes:
     """
     The VR of an element received in implicit VR, as the reference gives
@@ -434,6 +446,12 @@ class _Writer:
         #: Whether binary values change byte order.
         self.swapping = self.syntax.order != reader.syntax.order
         self._implicit: _Writer | None = None
+        #: What the answers of :meth:`_resolve` depend on besides the tag,
+        #: as a small number.
+        self._profile = _PROFILES.setdefault(
+            (reader.syntax, self.syntax, encoding.new_vrs, encoding.convert_un),
+            len(_PROFILES),
+        )
 
     def known_vr(self, tag: int, vr: bytes, length: int, scope: _Scope | None) -> bytes:
         """
@@ -560,22 +578,48 @@ class _Writer:
         after = value + length
         if after > len(data):
             raise DataSetError(f"element at {pos} runs past the data set")
-        out = self.vr_out(vr, tag, length, scope)
-        text = string_vr(tag, vr)
+        out, unit, text, known = self._resolve(tag, vr, length, scope)
         raw = bytes(data[value:after])
         normalised = False
         if text is not None and string_unnormalised(raw, text == b"UI"):
             raw = normalise_string(raw, text == b"UI")
             normalised = True
-        elif length % 2 and self.known_vr(tag, vr, length, scope) != b"OW":
+        elif length % 2 and known != b"OW":
             # The reference pads an odd-length value with a null byte as
             # it reads it, OW values excepted.
             raw += b"\0"
             normalised = True
         if not self.converting and out == vr and not normalised:
             return bytes(data[pos:after]), after
-        unit = self.swap_unit(tag, vr, length, scope, out)
         return self.element(tag, out, swap(raw, unit) if unit else raw), after
+
+    def _resolve(
+        self, tag: int, vr: bytes, length: int, scope: _Scope | None
+    ) -> tuple[bytes, int, bytes | None, bytes]:
+        """
+        The VR to write, the swap unit, the string VR (or ``None``) and the
+        VR as the reference holds it, for a defined-length element;
+        remembered for public tags whose answer does not depend on what
+        the data set said before.
+        """
+        key = (self._profile, tag, vr, length <= 0xFFFF)
+        cacheable = not tag & 0x10000 and tag not in _SCOPED_TAGS
+        if cacheable:
+            found = _RESOLVED.get(key)
+            if found is not None:
+                return found
+        out = self.vr_out(vr, tag, length, scope)
+        result = (
+            out,
+            self.swap_unit(tag, vr, length, scope, out),
+            string_vr(tag, vr),
+            self.known_vr(tag, vr, length, scope),
+        )
+        if cacheable:
+            if len(_RESOLVED) >= _RESOLVED_LIMIT:
+                _RESOLVED.clear()
+            _RESOLVED[key] = result
+        return result
 
     def swap_unit(
         self, tag: int, vr: bytes, length: int, scope: _Scope | None, out: bytes
@@ -874,6 +918,7 @@ class StreamConverter:
         #: Value bytes still to pass through, their swap unit, and the
         #: part of a unit waiting for the next fragment.
         self._passing = 0
+        self._value_length = 0
         self._unit = 0
         self._carry = b""
         self._group: int | None = None
@@ -969,75 +1014,95 @@ class StreamConverter:
         Convert the elements in the buffer that are complete, and start
         passing a long value through once its header is there.
         """
+        buffer = self._buffer
+        at = 0  # how much of the buffer is used up
+        try:
+            while at < len(buffer) and not self._passing:
+                used = self._convert_next(buffer, at, starts, total, out)
+                if used is None:
+                    return
+                if self._passing:
+                    # The rest of the buffer is value bytes and what follows.
+                    rest = bytes(buffer[at + used :])
+                    at = len(buffer)
+                    self._buffer = bytearray(rest[self._value_length :])
+                    if rest:
+                        self._pass(memoryview(rest)[: self._value_length], out)
+                    return
+                at += used
+        finally:
+            if self._buffer is buffer and at:
+                del buffer[:at]
+
+    def _convert_next(
+        self,
+        buffer: bytearray,
+        at: int,
+        starts: Sequence[int],
+        total: int | None,
+        out: list[bytes | memoryview],
+    ) -> int | None:
+        """
+        Convert the element at ``at`` in the buffer, or start passing its
+        long value through.
+
+        :returns: how many buffer bytes it used (for a passed value, its
+            header's), or ``None`` if it is not complete yet.
+        """
         reader, writer = self._reader, self._writer
-        while self._buffer and not self._passing:
-            index = self._done
-            if index >= len(starts):
-                return
-            start = starts[index]
-            if start != self._position:
-                raise DataSetError(f"element at {start} not where expected")
-            if index + 1 < len(starts):
-                end: int | None = starts[index + 1]
-            else:
-                end = total
-            buffer = self._buffer
-            if len(buffer) < 12 and (end is None or len(buffer) < end - start):
-                return
-            tag, vr, length, value = reader.header(bytes(buffer[:12]), 0)
-            passing = (
-                length != _UNDEFINED
-                and length > _IN_MEMORY
-                and not reader.sequence_like(tag, vr, length)
-                and not _is_group_length(tag)
-                and tag != _PADDING
-                and string_vr(tag, vr) is None
-                and length % 2 == 0
-            )
-            if passing:
-                self._note_order(tag)
-                self._start_group(tag, out)
-                self.starts.append(self.size)
-                header = writer.header(
-                    tag, writer.vr_out(vr, tag, length, self._scope), length
-                )
-                unit = writer.swap_unit(
-                    tag,
-                    vr,
-                    length,
-                    self._scope,
-                    writer.vr_out(vr, tag, length, self._scope),
-                )
-                self._emit(header, tag, out)
-                self._done += 1
-                self._passing, self._unit, self._carry = length, unit, b""
-                self._position = start + value + length
-                rest = bytes(buffer[value:])
-                self._buffer = bytearray(rest[length:])
-                if rest:
-                    self._pass(memoryview(rest)[:length], out)
-                continue
-            if end is None:
-                return
-            size = end - start
-            raw = bytes(buffer[:size])
-            del buffer[:size]
-            self._position = end
-            self._done += 1
-            if tag == _PADDING and not self._encoding.keep_padding:
-                continue
-            if length != _UNDEFINED and (length <= 64 or tag in _SCOPE_TAGS):
-                self._scope.note(tag, raw[value : value + min(length, 64)], reader)
-            new, after = writer.one(raw, 0, tag, vr, length, value, self._scope)
-            if after != size:
-                raise DataSetError(f"element at {start} does not end where expected")
+        index = self._done
+        if index >= len(starts):
+            return None
+        start = starts[index]
+        if start != self._position:
+            raise DataSetError(f"element at {start} not where expected")
+        end = starts[index + 1] if index + 1 < len(starts) else total
+        have = len(buffer) - at
+        if have < 12 and (end is None or have < end - start):
+            return None
+        tag, vr, length, value = reader.header(bytes(buffer[at : at + 12]), 0)
+        passing = (
+            length != _UNDEFINED
+            and length > _IN_MEMORY
+            and not reader.sequence_like(tag, vr, length)
+            and not _is_group_length(tag)
+            and tag != _PADDING
+            and string_vr(tag, vr) is None
+            and length % 2 == 0
+        )
+        if passing:
             self._note_order(tag)
-            if _is_group_length(tag):
-                self._group_length(tag, out)
-                continue
             self._start_group(tag, out)
             self.starts.append(self.size)
-            self._emit(new, tag, out)
+            out_vr = writer.vr_out(vr, tag, length, self._scope)
+            unit = writer.swap_unit(tag, vr, length, self._scope, out_vr)
+            self._emit(writer.header(tag, out_vr, length), tag, out)
+            self._done += 1
+            self._passing, self._unit, self._carry = length, unit, b""
+            self._value_length = length
+            self._position = start + value + length
+            return value
+        if end is None:
+            return None
+        size = end - start
+        raw = bytes(buffer[at : at + size])
+        self._position = end
+        self._done += 1
+        if tag == _PADDING and not self._encoding.keep_padding:
+            return size
+        if length != _UNDEFINED and (length <= 64 or tag in _SCOPE_TAGS):
+            self._scope.note(tag, raw[value : value + min(length, 64)], reader)
+        new, after = writer.one(raw, 0, tag, vr, length, value, self._scope)
+        if after != size:
+            raise DataSetError(f"element at {start} does not end where expected")
+        self._note_order(tag)
+        if _is_group_length(tag):
+            self._group_length(tag, out)
+            return size
+        self._start_group(tag, out)
+        self.starts.append(self.size)
+        self._emit(new, tag, out)
+        return size
 
     def _emit(
         self, data: bytes, tag: int | None, out: list[bytes | memoryview]
