@@ -83,6 +83,10 @@ def _repeaters() -> list[tuple[int, int, tuple[bytes, ...]]]:
 REPEATING_VRS: list[tuple[int, int, tuple[bytes, ...]]] = _repeaters()
 
 
+#: The VRs with reserved bytes and a 4-byte length in explicit VR (PS3.5
+#: §7.1.2).
+LONG_VRS = frozenset(b"OB OD OF OL OV OW SQ SV UC UN UR UT UV".split())
+
 #: The VRs whose values the reference holds as character strings: when it
 #: writes a data set it drops their trailing padding (spaces; null bytes
 #: and all white space for UI) and pads them to even length again.

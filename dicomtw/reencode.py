@@ -37,6 +37,7 @@ from dicomtw.dictionary import (
     SEQUENCE_TAGS,
     SINGLE_VRS,
     STRING_VRS,
+    LONG_VRS as _LONG_VRS,
     implicit_string_vr,
     public_vrs,
 )
@@ -56,24 +57,6 @@ _ITEM_END = 0xFFFEE00D
 _SEQUENCE_END = 0xFFFEE0DD
 _PIXEL_DATA = 0x7FE00010
 _PADDING = 0xFFFCFFFC
-_LONG_VRS = frozenset(
-    {
-        b"OB",
-        b"OD",
-        b"OF",
-        b"OL",
-        b"OV",
-        b"OW",
-        b"SQ",
-        b"UC",
-        b"UN",
-        b"UR",
-        b"UT",
-        b"SV",
-        b"UV",
-    }
-)
-
 #: The VRs the reference knows; others it reads with a 2-byte length and
 #: holds as UN.
 KNOWN_VRS = frozenset(

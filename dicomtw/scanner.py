@@ -39,6 +39,7 @@ import re
 import struct
 import zlib
 
+from dicomtw.dictionary import LONG_VRS as _LONG_VRS
 from dicomtw.dictionary import SEQUENCE_TAGS, STRING_VRS, implicit_string_vr, keyword
 from dicomtw.errors import DataSetError, UsageError
 from dicomtw.uids import (
@@ -111,25 +112,6 @@ _SHORT_VRS = frozenset(
         b"UI",
         b"UL",
         b"US",
-    }
-)
-
-#: The VRs with a 4-byte length in explicit VR (PS3.5 §7.1.2).
-_LONG_VRS = frozenset(
-    {
-        b"OB",
-        b"OD",
-        b"OF",
-        b"OL",
-        b"OV",
-        b"OW",
-        b"SQ",
-        b"SV",
-        b"UC",
-        b"UN",
-        b"UR",
-        b"UT",
-        b"UV",
     }
 )
 

@@ -14,6 +14,7 @@ import zlib
 from collections.abc import Callable, Iterable
 from typing import IO, Any
 
+from dicomtw.dictionary import LONG_VRS as _LONG_VRS
 from dicomtw.errors import DataSetError
 from dicomtw.reencode import Piece, swap
 from dicomtw.storage import SpoolFile
@@ -121,9 +122,6 @@ _WINDOW = 2 * _WINDOW_HALF
 #: 5-byte block header).
 _MAX_STORED = _WINDOW - 5
 _UNDEFINED_LENGTH = 0xFFFFFFFF
-_LONG_VRS = frozenset(
-    b"OB OD OF OL OV OW SQ UC UN UR UT SV UV".split()
-)  # fmt: skip
 
 
 class _WriteSizes:

@@ -284,6 +284,17 @@ class GeneratedNamesTests(SynchronousTestCase):
                     self.assertEqual(len(names), 4, kind)
 
 
+def _masked_tree(output: Path) -> list[str]:
+    """
+    The files below ``output``, relative, with sort time stamps masked.
+    """
+    return sorted(
+        re.sub(r"\d{8}_\d{9}", "TIME", str(p.relative_to(output)))
+        for p in output.rglob("*")
+        if p.is_file()
+    )
+
+
 @requires_dcmtk
 class SortingTests(SynchronousTestCase):
     """
@@ -331,11 +342,7 @@ class SortingTests(SynchronousTestCase):
                             ]
                         )
                         self.assertEqual(result.returncode, 0, result.stderr)
-                trees[kind] = sorted(
-                    re.sub(r"\d{8}_\d{9}", "TIME", str(p.relative_to(output)))
-                    for p in output.rglob("*")
-                    if p.is_file()
-                )
+                trees[kind] = _masked_tree(output)
             self.assertEqual(trees["dicomtw"], trees["dcmtk"], options)
             self.assertEqual(len(trees["dicomtw"]), 3, options)
 
@@ -1244,11 +1251,7 @@ class EndOfStudyTests(SynchronousTestCase):
                     time.sleep(pause)
                 else:
                     time.sleep(0.5)
-            tree = sorted(
-                re.sub(r"\d{8}_\d{9}", "TIME", str(p.relative_to(output)))
-                for p in output.rglob("*")
-                if p.is_file()
-            )
+            tree = _masked_tree(output)
             text = log.read_text() if log.exists() else ""
             text = re.sub(r"\d{8}_\d{9}", "TIME", text.replace(str(output), "OUT"))
             results[kind] = (tree, text)

@@ -181,7 +181,11 @@ class ReencodeTests(SynchronousTestCase):
 
 
 def convert(
-    source: str, target: str, data: bytes, encoding: Encoding = Encoding()
+    source: str,
+    target: str,
+    data: bytes,
+    encoding: Encoding = Encoding(),
+    offset: int = 0,
 ) -> bytes:
     """
     Plan the conversion of ``data`` from ``source`` to ``target`` and
@@ -197,6 +201,7 @@ def convert(
         lambda o, n: data[o : o + n],
         encoding=encoding,
         target_syntax=target,
+        offset=offset,
     )
     return b"".join(
         (
@@ -467,26 +472,7 @@ class StreamConverterTests(SynchronousTestCase):
     ) -> None:
         source, target = syntaxes
         data = _encode(self.data_sets()[which], source)
-        scanner = DataSetScanner(source)
-        scanner.feed(data)
-        scanner.finish()
-        pieces = plan(
-            source,
-            scanner.top_starts,
-            len(data),
-            lambda o, n: data[o : o + n],
-            encoding=encoding,
-            target_syntax=target,
-            offset=offset,
-        )
-        expected = b"".join(
-            (
-                piece.data
-                if piece.data is not None
-                else swap(data[piece.start : piece.start + piece.length], piece.swap)
-            )
-            for piece in pieces
-        )
+        expected = convert(source, target, data, encoding, offset)
         got = stream_convert(source, target, data, encoding, cuts, offset)
         self.assertEqual(got, expected)
 

@@ -69,13 +69,13 @@ def encode(
     return buffer.getvalue()
 
 
-def ct_request(sop_instance: str = "1.2.3.4") -> StoreRequest:
+def ct_request(sop_instance: str = "1.2.3.4", syntax: str = EVRLE) -> StoreRequest:
     """
-    A C-STORE-RQ for a CT image on an explicit VR little endian context.
+    A C-STORE-RQ for a CT image on a context of ``syntax``.
     """
     return StoreRequest(
         AssociationInfo("1", "127.0.0.1:1", "SENDER", "STORESCP"),
-        AcceptedContext(1, CT, EVRLE),
+        AcceptedContext(1, CT, syntax),
         1,
         CT,
         sop_instance,
@@ -432,13 +432,7 @@ class FileSinkTests(SynchronousTestCase):
 
         if convert:
             options = FileStoreOptions(directory=self.directory, transfer_syntax=EVRLE)
-            request = StoreRequest(
-                AssociationInfo("1", "127.0.0.1:1", "SENDER", "STORESCP"),
-                AcceptedContext(1, CT, IVR),
-                1,
-                CT,
-                "1.2.3.4",
-            )
+            request = ct_request(syntax=IVR)
         else:
             options = FileStoreOptions(directory=self.directory)
             request = ct_request()
@@ -512,13 +506,7 @@ class FileSinkTests(SynchronousTestCase):
             FileStoreOptions(directory=self.directory, transfer_syntax=EVRBE),
             MemoryReactorClock(),
         )
-        request = StoreRequest(
-            AssociationInfo("1", "127.0.0.1:1", "SENDER", "STORESCP"),
-            AcceptedContext(1, CT, IVR),
-            1,
-            CT,
-            "1.2.3.4",
-        )
+        request = ct_request(syntax=IVR)
         sink = store.begin(request)
         body = encode(pixels=3_000_000, implicit=True)
         step = 16372
@@ -544,13 +532,7 @@ class FileSinkTests(SynchronousTestCase):
             FileStoreOptions(directory=self.directory, transfer_syntax=DEFLATED),
             MemoryReactorClock(),
         )
-        request = StoreRequest(
-            AssociationInfo("1", "127.0.0.1:1", "SENDER", "STORESCP"),
-            AcceptedContext(1, CT, IVR),
-            1,
-            CT,
-            "1.2.3.4",
-        )
+        request = ct_request(syntax=IVR)
         sink = store.begin(request)
         body = encode(pixels=3_000_000, implicit=True)
         step = 16372
