@@ -280,7 +280,11 @@ class ForkTests(SynchronousTestCase):
             time.sleep(0.2)
         try:
             second = ae.associate("127.0.0.1", port)
-            self.assertTrue(second.is_rejected)
+            self.assertTrue(
+                second.is_rejected,
+                f"second association: established={second.is_established}"
+                f" aborted={second.is_aborted}; first still up: {first.is_alive()}",
+            )
             rejection = second.acceptor.primitive
             self.assertEqual(
                 (rejection.result, rejection.result_source, rejection.diagnostic),
