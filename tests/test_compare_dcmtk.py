@@ -560,7 +560,7 @@ def _conversion_corpus(directory: Path) -> Path:
             side * side * 2 % 240
         )
         write_object(ds, corpus / f"ct-{side}.dcm", ExplicitVRLittleEndian)
-    # Many small elements in nested items (about 150 KB): deflate level 0
+    # Many small elements in nested items (about 120 KB): deflate level 0
     # cuts its blocks inside them.
     ds = OBJECT_MAKERS["sr"]("convert-many")
     items = []
