@@ -70,7 +70,6 @@ class DataSetOutput:
         :param deflate_level: the zlib level, or ``None`` not to deflate.
         """
         self.spool = spool
-        self.written = 0
         self._pending: list[bytes] = []
         self._pending_size = 0
         self._deflater = None if deflate_level is None else _compressor(deflate_level)
@@ -79,7 +78,6 @@ class DataSetOutput:
         """
         Add plain data-set bytes.
         """
-        self.written += len(data)
         if self._deflater is not None:
             data = self._deflater.compress(data)
         if data:

@@ -284,6 +284,15 @@ class GeneratedNamesTests(SynchronousTestCase):
                     self.assertEqual(len(names), 4, kind)
 
 
+def _send_each(test: SynchronousTestCase, port: int, paths: list[Path]) -> None:
+    """
+    Send each file with storescu, one association each.
+    """
+    for path in paths:
+        result = run_tool([dcmtk_tool("storescu"), "127.0.0.1", str(port), str(path)])
+        test.assertEqual(result.returncode, 0, result.stderr)
+
+
 def _masked_tree(output: Path) -> list[str]:
     """
     The files below ``output``, relative, with sort time stamps masked.
@@ -332,16 +341,7 @@ class SortingTests(SynchronousTestCase):
             for kind in ("dcmtk", "dicomtw"):
                 output = Path(tempfile.mkdtemp(prefix=f"{kind}-", dir=directory))
                 with ServerProcess(output, options, kind=kind) as server:
-                    for path in sorted(corpus.iterdir()):
-                        result = run_tool(
-                            [
-                                dcmtk_tool("storescu"),
-                                "127.0.0.1",
-                                str(server.port),
-                                str(path),
-                            ]
-                        )
-                        self.assertEqual(result.returncode, 0, result.stderr)
+                    _send_each(self, server.port, sorted(corpus.iterdir()))
                 trees[kind] = _masked_tree(output)
             self.assertEqual(trees["dicomtw"], trees["dcmtk"], options)
             self.assertEqual(len(trees["dicomtw"]), 3, options)
@@ -1237,16 +1237,7 @@ class EndOfStudyTests(SynchronousTestCase):
             log = output.parent / f"{output.name}.commands"
             arguments = [a.replace("LOG", str(log)) for a in options]
             with ServerProcess(output, arguments, kind=kind) as server:
-                for path in self.files:
-                    result = run_tool(
-                        [
-                            dcmtk_tool("storescu"),
-                            "127.0.0.1",
-                            str(server.port),
-                            str(path),
-                        ]
-                    )
-                    self.assertEqual(result.returncode, 0, result.stderr)
+                _send_each(self, server.port, self.files)
                 if pause:
                     time.sleep(pause)
                 else:
