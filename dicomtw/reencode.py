@@ -888,6 +888,15 @@ class StreamConverter:
         """
         reader = _Reader(_SYNTAXES[transfer_syntax], _is_sequence_tag)
         self._writer = _Writer(reader, encoding, _SYNTAXES[target_syntax])
+        source, target = reader.syntax, self._writer.syntax
+        #: Whole headers in one unpack or pack, for :meth:`_convert_plain`.
+        self._source_head = struct.Struct(
+            source.order + ("HH2sH" if source.explicit else "HHL")
+        )
+        self._target_head = struct.Struct(
+            target.order + ("HH2sH" if target.explicit else "HHL")
+        )
+        self._target_long = struct.Struct(target.order + "HH2s2xL")
         self._reader = reader
         self._encoding = encoding
         self._offset = offset
@@ -1001,6 +1010,9 @@ class StreamConverter:
         at = 0  # how much of the buffer is used up
         try:
             while at < len(buffer) and not self._passing:
+                at = self._convert_plain(buffer, at, starts, total, out)
+                if at >= len(buffer):
+                    return
                 used = self._convert_next(buffer, at, starts, total, out)
                 if used is None:
                     return
@@ -1086,6 +1098,116 @@ class StreamConverter:
         self.starts.append(self.size)
         self._emit(new, tag, out)
         return size
+
+    def _convert_plain(
+        self,
+        buffer: bytearray,
+        at: int,
+        starts: Sequence[int],
+        total: int | None,
+        out: list[bytes | memoryview],
+    ) -> int:
+        """
+        Convert the complete plain elements from ``at`` on, in one loop:
+        what most of a data set is, and what :meth:`_convert_next` would
+        do for them, without its generality.  A plain element has a short
+        defined even length and a public tag; it is not a sequence, a
+        group length, padding or an element whose VR depends on earlier
+        ones (:data:`_SCOPED_TAGS`, :data:`_SCOPE_TAGS`), its value needs
+        no normalising, and the writer has resolved its tag and VR before
+        (:data:`_RESOLVED`).  The first element that is not plain, or not
+        complete, is left to :meth:`_convert_next`.
+
+        :returns: where it stopped in the buffer.
+        """
+        writer = self._writer
+        if not writer.converting:
+            return at
+        explicit_in = self._reader.syntax.explicit
+        explicit_out = writer.syntax.explicit
+        source_head = self._source_head
+        source_long = self._reader.u32
+        target_head, target_long = self._target_head, self._target_long
+        profile = writer._profile
+        resolved = _RESOLVED
+        limit = len(buffer)
+        count = len(starts)
+        index = self._done
+        position = self._position
+        while index < count and starts[index] == position:
+            end = starts[index + 1] if index + 1 < count else total
+            if end is None:
+                break
+            size = end - position
+            if size < 8 or at + size > limit:
+                break
+            if explicit_in:
+                group, element, vr, length = source_head.unpack_from(buffer, at)
+                if vr in _LONG_VRS:
+                    if size < 12:
+                        break
+                    length = source_long.unpack_from(buffer, at + 8)[0]
+                    value = at + 12
+                elif vr in KNOWN_VRS:
+                    value = at + 8
+                else:
+                    break
+                if vr == b"SQ" or vr == b"UN":
+                    break
+            else:
+                group, element, length = source_head.unpack_from(buffer, at)
+                vr = b""
+                value = at + 8
+            tag = group << 16 | element
+            after = at + size
+            if (
+                value + length != after
+                or length & 1
+                or length > _IN_MEMORY
+                or group & 1
+                or group >= 0xFFFC
+                or not element
+                or tag in _SCOPED_TAGS
+                or tag in _SCOPE_TAGS
+                or (not explicit_in and tag in SEQUENCE_TAGS)
+            ):
+                break
+            found = resolved.get((profile, tag, vr, length <= 0xFFFF))
+            if found is None:
+                break
+            out_vr, unit, text, _ = found
+            if text is not None and length:
+                tail = buffer[after - 2 : after]
+                if text == b"UI":
+                    if tail == b"\0\0" or _WHITE_SPACE.search(buffer, value, after):
+                        break
+                elif tail == b"  ":
+                    break
+            if not explicit_out:
+                head = target_head.pack(group, element, length)
+            elif out_vr in _LONG_VRS:
+                head = target_long.pack(group, element, out_vr, length)
+            elif length <= 0xFFFF:
+                head = target_head.pack(group, element, out_vr, length)
+            else:
+                break
+            raw = bytes(buffer[value:after])
+            new = head + (swap(raw, unit) if unit else raw)
+            if tag <= self._last_tag:
+                self.disordered = True
+            self._last_tag = tag
+            if group != self._group:
+                self._start_group(tag, out)
+            self.starts.append(self.size)
+            out.append(new)
+            self.size += len(new)
+            self._group_size += len(new)
+            index += 1
+            position = end
+            at = after
+        self._done = index
+        self._position = position
+        return at
 
     def _emit(
         self, data: bytes, tag: int | None, out: list[bytes | memoryview]

@@ -83,6 +83,9 @@ from dicomtw.uids import (
 
 #: Hand spooled bytes to the writer thread once this many are waiting.
 FLUSH_SIZE = 256 * 1024
+#: Create the spool file once this much of a data set has arrived, before
+#: the first batch is due; smaller objects are written in one go at the end.
+EARLY_SPOOL = 32 * 1024
 #: Ask the adapter to stop reading once this many are waiting; with one
 #: batch in flight, an association holds at most about twice this.
 HIGH_WATER = 512 * 1024
@@ -267,6 +270,68 @@ class FileStore:
         #: The end-of-study actions (``-rns``, ``-xcs``, ``-tos``), if any.
         self.end_of_study: EndOfStudy | None = None
         self._current_study: EndedStudy | None = None
+        #: An unnamed spool file made ahead of time in a worker thread, for
+        #: the next object: creating a file is a journal operation that
+        #: can take longer than a whole CT image takes to arrive.
+        self._spare: SpoolFile | None = None
+        self._making_spare = False
+        #: Whether this system makes unnamed files (a named spare would be
+        #: left behind by a crash).
+        self._spares_possible = True
+        self._closed = False
+
+    def take_spool(self) -> SpoolFile | None:
+        """
+        The spool file made ahead of time, if one is ready, for a sink that
+        is about to receive an object; start making the next one.
+
+        Spares are unnamed files (:meth:`SpoolFile.unnamed`): one that is
+        never used disappears with the process, whatever ends it.  Where
+        there are none, every sink creates its own file as before.
+        """
+        spare, self._spare = self._spare, None
+        if spare is not None and spare.pid != os.getpid():
+            # Made by the parent of a forked child: not this process's.
+            spare.discard()
+            spare = None
+        self._make_spare()
+        return spare
+
+    def close(self) -> None:
+        """
+        Drop the spare spool file and make no more; sinks that are open
+        carry on.
+        """
+        self._closed = True
+        spare, self._spare = self._spare, None
+        if spare is not None:
+            spare.discard()
+
+    def _make_spare(self) -> None:
+        if self._making_spare or self._closed or not self._spares_possible:
+            return
+        self._making_spare = True
+
+        def made(spool: SpoolFile | None) -> None:
+            self._making_spare = False
+            if spool is None:
+                self._spares_possible = False
+            elif self._closed or self._spare is not None:
+                spool.discard()
+            else:
+                self._spare = spool
+
+        def failed(failure: Failure) -> None:
+            self._making_spare = False
+            self.log.failure("Unexpected error making a spool file", failure)
+
+        self.run_blocking(self.new_spare).addCallbacks(made, failed)
+
+    def new_spare(self) -> SpoolFile | None:
+        """
+        Make a spare spool file (blocking: in a worker thread).
+        """
+        return SpoolFile.unnamed(self.options.directory, fsync=self.options.fsync)
 
     def study_began(self, directory: str) -> EndedStudy | None:
         """
@@ -382,7 +447,7 @@ class FileSink:
         self._pending: list[memoryview | bytes] = []
         self._pending_size = 0
         self._received = 0
-        self._spool: SpoolFile | None = None
+        self._spool: SpoolFile | None = store.take_spool()
         self._busy = False
         self._failure: StoreResult | None = None
         self._drained: Deferred[None] | None = None
@@ -568,7 +633,17 @@ class FileSink:
                 )
         elif self._failure is None and self._head is not None:
             if not self._hold_in_memory():
-                if self._pending_size >= FLUSH_SIZE:
+                if self._spool is None and self._received >= EARLY_SPOOL:
+                    # Create the file now rather than with the first batch:
+                    # creating it can take longer than the rest of the data
+                    # set takes to arrive.
+                    self._run(
+                        self._write_blocking,
+                        self._flushed,
+                        self._write_failed,
+                        self._take(),
+                    )
+                elif self._pending_size >= FLUSH_SIZE:
                     self._run(
                         self._write_blocking,
                         self._flushed,
@@ -896,7 +971,7 @@ class FileSink:
         options = self.store.options
         received = source_syntax or self.request.context.transfer_syntax
         head = self._head_length
-        source = os.open(old.path, os.O_RDONLY | os.O_CLOEXEC)
+        source = old.reopen()
         inflated = None
         try:
             if received == DEFLATED_LITTLE:

@@ -65,6 +65,8 @@ SPOOL_SUFFIX = ".part"
 
 _CREATE_ATTEMPTS = 16
 _OPEN_FLAGS = os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_CLOEXEC
+#: Linux's flag for a file without a name (0 where there is none).
+_O_TMPFILE = getattr(os, "O_TMPFILE", 0)
 _MAX_SHORT_VALUE = 0xFFFE
 
 try:
@@ -196,13 +198,22 @@ class SpoolFile:
     name or discarded.  Because it lives in the destination directory, the
     final rename never crosses a file system.
 
+    An *unnamed* spool file (:meth:`unnamed`, Linux's ``O_TMPFILE``) has
+    no name at all until :meth:`commit` gives it its spool name just before
+    the rename: if the process dies first, the file system reclaims it and
+    nothing is left in the directory.
+
     :ivar directory: the directory the file was created in.
-    :ivar path: the temporary file's path.
+    :ivar path: the temporary file's path (for an unnamed file, the name it
+        gets at :meth:`commit`).
     :ivar size: the number of bytes written so far.
     :ivar final_path: the name it was committed under, once committed.
+    :ivar pid: the process that created it.
     """
 
-    def __init__(self, directory: str, *, fsync: bool = True) -> None:
+    def __init__(
+        self, directory: str, *, fsync: bool = True, unnamed: bool = False
+    ) -> None:
         """
         Create the file (mode 0o666 less the umask, as the reference's).
 
@@ -210,18 +221,25 @@ class SpoolFile:
         :param fsync: whether :meth:`commit` flushes the file and the
             directory to stable storage; turning it off trades the
             durability promise for speed.
-        :raises StorageError: if the file cannot be created.
+        :param unnamed: create it without a name (see :meth:`unnamed`).
+        :raises StorageError: if the (named) file cannot be created.
+        :raises OSError: if an unnamed file cannot be created.
         """
         self.directory = directory
         self.size = 0
         self._advised = 0
         self.final_path: str | None = None
+        self.pid = os.getpid()
         self._fsync = fsync
         self._finished = False
         self._fd: int | None = None
+        #: Whether the file still has no name.
+        self._unnamed = False
+        if unnamed:
+            self._open_unnamed(directory)
+            return
         for _attempt in range(_CREATE_ATTEMPTS):
-            name = f"{SPOOL_PREFIX}{os.getpid()}-{secrets.token_hex(8)}{SPOOL_SUFFIX}"
-            path = os.path.join(directory, name)
+            path = self._spool_name()
             try:
                 self._fd = os.open(path, _OPEN_FLAGS, 0o666)
             except FileExistsError:
@@ -233,6 +251,40 @@ class SpoolFile:
         raise StorageError(
             errno.EEXIST, "no free temporary file name", directory
         )  # pragma: no cover - needs 16 collisions of 64 random bits
+
+    @classmethod
+    def unnamed(cls, directory: str, *, fsync: bool = True) -> SpoolFile | None:
+        """
+        Create an unnamed spool file, which can wait in advance for an
+        object without leaving anything behind if the process dies.
+
+        :returns: the file, or ``None`` where the system or the file system
+            cannot make one (not Linux, no ``O_TMPFILE`` support, no
+            ``/proc``) or the directory is not usable.
+        """
+        try:
+            return cls(directory, fsync=fsync, unnamed=True)
+        except OSError:
+            return None
+
+    def _spool_name(self) -> str:
+        name = f"{SPOOL_PREFIX}{self.pid}-{secrets.token_hex(8)}{SPOOL_SUFFIX}"
+        return os.path.join(self.directory, name)
+
+    def _open_unnamed(self, directory: str) -> None:
+        """
+        :raises OSError: if an unnamed file cannot be made, or could not
+            be given a name later (no ``/proc``).
+        """
+        if not _O_TMPFILE:
+            raise OSError(errno.EOPNOTSUPP, "no O_TMPFILE here")
+        fd = os.open(directory, _O_TMPFILE | os.O_WRONLY | os.O_CLOEXEC, 0o666)
+        if not os.path.exists(_descriptor_path(fd)):
+            os.close(fd)
+            raise OSError(errno.ENOENT, "no /proc/self/fd")
+        self._fd = fd
+        self._unnamed = True
+        self.path = self._spool_name()
 
     def write_chunks(self, chunks: Sequence[bytes | bytearray | memoryview]) -> None:
         """
@@ -281,6 +333,17 @@ class SpoolFile:
             raise _storage_error(error, self.path) from None
         if written != len(data):
             raise StorageError(errno.EIO, "short write", self.path)
+
+    def reopen(self) -> int:
+        """
+        :returns: a new descriptor that reads the file, for the caller to
+            close.
+        :raises OSError: if it cannot be opened.
+        :raises UsageError: if the file was already committed or discarded.
+        """
+        fd = self._live_fd()
+        path = _descriptor_path(fd) if self._unnamed else self.path
+        return os.open(path, os.O_RDONLY | os.O_CLOEXEC)
 
     def _start_writeback(self, fd: int) -> None:
         """
@@ -339,6 +402,11 @@ class SpoolFile:
         try:
             if self._fsync:
                 os.fsync(fd)
+            if self._unnamed:
+                # Its spool name, from which the steps below go on as for a
+                # named file; in the directory that the flush below covers.
+                _link_descriptor(fd, self.path)
+                self._unnamed = False
             self._fd = None
             os.close(fd)
             step_path = final_path
@@ -382,7 +450,8 @@ class SpoolFile:
                 pass
         if not self._finished:
             self._finished = True
-            self._unlink_spool()
+            if not self._unnamed:
+                self._unlink_spool()
 
     def _live_fd(self) -> int:
         """
@@ -414,6 +483,24 @@ class SpoolFile:
         spool_directory = self.directory or "."
         if not os.path.samefile(spool_directory, final_directory):
             _fsync_directory(spool_directory)
+
+
+def _descriptor_path(fd: int) -> str:
+    """
+    The name by which an open unnamed file can be linked into a directory.
+    """
+    return f"/proc/self/fd/{fd}"
+
+
+def _link_descriptor(fd: int, path: str) -> None:
+    """
+    Give the open unnamed file ``fd`` the name ``path``.
+
+    This is ``linkat()`` with ``AT_SYMLINK_FOLLOW`` on the file's ``/proc``
+    entry; :func:`os.link` asks for the flag only when given a directory
+    descriptor, so it gets one, which the absolute path leaves unused.
+    """
+    os.link(_descriptor_path(fd), path, src_dir_fd=fd, follow_symlinks=True)
 
 
 def _fsync_directory(directory: str) -> None:

@@ -253,7 +253,11 @@ class DrainService(service.Service):
         Let associations in progress finish, for up to ``grace`` seconds.
         """
         super().stopService()
-        return self.factory.drain(self.grace)
+        drained = self.factory.drain(self.grace)
+        store = self.factory.settings.handler
+        if isinstance(store, FileStore):
+            drained.addCallback(lambda _: store.close())
+        return drained
 
 
 def log_start_up(config: ServerConfig) -> None:

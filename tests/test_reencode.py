@@ -406,6 +406,20 @@ def stream_convert(
     Convert ``data`` with StreamConverter, fed in pieces cut at ``cuts``,
     and apply its patches.
     """
+    return stream_converter(source, target, data, encoding, cuts, offset)[1]
+
+
+def stream_converter(
+    source: str,
+    target: str,
+    data: bytes,
+    encoding: Encoding = Encoding(),
+    cuts: Sequence[int] = (),
+    offset: int = 0,
+) -> tuple[StreamConverter, bytes]:
+    """
+    :func:`stream_convert`, and the converter it used.
+    """
     scanner = DataSetScanner(source)
     converter = StreamConverter(source, target, encoding, offset)
     out: list[bytes | memoryview] = []
@@ -419,10 +433,55 @@ def stream_convert(
     result = bytearray(b"".join(out))
     for at, value in converter.patches:
         result[at : at + len(value)] = value
-    return bytes(result)
+    return converter, bytes(result)
 
 
 _SYNTAXES = (IVR, EVRLE, EVRBE)
+
+#: Public and private tags of many VRs, some of which depend on others
+#: (pixel values on Pixel Representation, private ones on their creator).
+_PLAIN_TAGS = [
+    (0x00080005, b"CS"),
+    (0x00080016, b"UI"),
+    (0x00080018, b"UI"),
+    (0x00080020, b"DA"),
+    (0x00100010, b"PN"),
+    (0x00100020, b"LO"),
+    (0x00180050, b"DS"),
+    (0x00181310, b"US"),
+    (0x00181320, b"FL"),
+    (0x00189089, b"FD"),
+    (0x00200013, b"IS"),
+    (0x00204000, b"LT"),
+    (0x00209165, b"AT"),
+    (0x00280103, b"US"),
+    (0x00280106, b"SS"),
+    (0x00281201, b"OW"),
+    (0x00420011, b"OB"),
+    (0x00189219, b"SS"),
+    (0x0040A160, b"UT"),
+    (0x00080000, b"UL"),
+    (0x00089999, b"UN"),
+    (0x00090010, b"LO"),
+    (0x00091001, b"UN"),
+    (0xFFFCFFFC, b"OB"),
+]
+
+
+class _RawBuilder(Builder):
+    """
+    Writes elements with any VR's header layout.
+    """
+
+    def element(self, tag: int, vr: bytes, value: bytes) -> bytes:  # type: ignore[override]
+        head = struct.pack(self.order + "HH", tag >> 16, tag & 0xFFFF)
+        if not self.explicit:
+            return head + struct.pack(self.order + "L", len(value)) + value
+        if vr in (b"OB", b"OW", b"SQ", b"UN", b"UT"):
+            return (
+                head + vr + b"\0\0" + struct.pack(self.order + "L", len(value)) + value
+            )
+        return head + vr + struct.pack(self.order + "H", len(value)) + value
 
 
 class StreamConverterTests(SynchronousTestCase):
@@ -475,6 +534,55 @@ class StreamConverterTests(SynchronousTestCase):
         expected = convert(source, target, data, encoding, offset)
         got = stream_convert(source, target, data, encoding, cuts, offset)
         self.assertEqual(got, expected)
+
+    @settings(max_examples=150, deadline=None)
+    @given(
+        st.sampled_from([(s, t) for s in _SYNTAXES for t in _SYNTAXES if s != t]),
+        st.sampled_from(
+            [Encoding(), Encoding(group_lengths="create"), Encoding(new_vrs=False)]
+        ),
+        st.lists(
+            st.tuples(
+                st.sampled_from(_PLAIN_TAGS),
+                st.binary(max_size=9)
+                | st.text(" \0\t.1A^", max_size=9).map(str.encode),
+            ),
+            min_size=1,
+            max_size=25,
+        ),
+        st.booleans(),
+        st.lists(st.integers(min_value=0, max_value=400), max_size=6),
+    )
+    def test_elements_like_plan(
+        self,
+        syntaxes: tuple[str, str],
+        encoding: Encoding,
+        elements: list[tuple[tuple[int, bytes], bytes]],
+        ordered: bool,
+        cuts: list[int],
+    ) -> None:
+        """
+        Single elements of many VRs, with odd lengths, extra padding and
+        white space, repeated or out of order: the same output as
+        :func:`plan` whether the converter has seen the tags before or
+        not.
+        """
+        source, target = syntaxes
+        if ordered:
+            elements = sorted(dict(elements).items())
+        tags = [tag for (tag, _), _ in elements]
+        b = _RawBuilder(source)
+        data = b"".join(b.element(tag, vr, value) for (tag, vr), value in elements)
+        expected = convert(source, target, data, encoding)
+        disordered = any(a >= b for a, b in zip(tags, tags[1:]))
+        for _ in range(2):
+            converter, got = stream_converter(source, target, data, encoding, cuts)
+            self.assertEqual(converter.disordered, disordered)
+            if not disordered:
+                self.assertEqual(got, expected)
+            else:
+                # The caller sorts such output with plan, as received.
+                self.assertEqual(convert(target, target, got, encoding), expected)
 
     def test_cut_off(self) -> None:
         """

@@ -15,21 +15,23 @@ import pydicom
 from pydicom.dataset import Dataset
 from pydicom.filebase import DicomBytesIO
 from pydicom.filewriter import write_dataset
-from twisted.internet.defer import Deferred, maybeDeferred
+from twisted.internet.defer import Deferred, maybeDeferred, succeed
 from twisted.internet.testing import MemoryReactorClock
 from twisted.trial.unittest import SynchronousTestCase
 
-from dicomtw import reencode, scp
+from dicomtw import reencode, scp, storage
 from dicomtw.negotiation import AcceptedContext
 from dicomtw.scp import (
     AssociationInfo,
+    FileSink,
     FileStore,
     FileStoreOptions,
+    IStoreSink,
     StoreRequest,
     StoreResult,
 )
 from dicomtw.status import Status
-from dicomtw.storage import SPOOL_PREFIX
+from dicomtw.storage import SPOOL_PREFIX, SpoolFile
 
 CT = "1.2.840.10008.5.1.4.1.1.2"
 MR = "1.2.840.10008.5.1.4.1.1.4"
@@ -91,6 +93,114 @@ class InlineFileStore(FileStore):
         return maybeDeferred(function, *args)
 
 
+class SpareSpoolTests(SynchronousTestCase):
+    """
+    The store makes each object's spool file ahead of time, unnamed, so
+    that nothing of it shows in the directory unless it is committed.
+    """
+
+    def setUp(self) -> None:
+        self.directory = tempfile.mkdtemp(prefix="dicomtw-spare-")
+        self.addCleanup(_remove_tree, self.directory)
+        self.made = 0
+        test = self
+
+        class CountingStore(InlineFileStore):
+            def new_spare(self) -> SpoolFile | None:
+                test.made += 1
+                return super().new_spare()
+
+        self.store = CountingStore(
+            FileStoreOptions(directory=self.directory), MemoryReactorClock()
+        )
+        self.addCleanup(self.store.close)
+        probe = SpoolFile.unnamed(self.directory)
+        if probe is None:
+            self.skipTest("this system or file system makes no unnamed files")
+        probe.discard()
+        #: Whether each spool file made was unnamed.
+        self.unnamed: list[bool] = []
+
+        class RecordingSpoolFile(SpoolFile):
+            def __init__(self, *args: Any, unnamed: bool = False, **kw: Any) -> None:
+                test.unnamed.append(unnamed)
+                super().__init__(*args, unnamed=unnamed, **kw)
+
+        self.patch(scp, "SpoolFile", RecordingSpoolFile)
+
+    def send(self, sop_instance: str, body: bytes | None = None) -> StoreResult:
+        sink = self.store.begin(ct_request(sop_instance))
+        body = (
+            encode(sop_instance=sop_instance, pixels=300_000) if body is None else body
+        )
+        for start in range(0, len(body), 16372):
+            sink.write(memoryview(body)[start : start + 16372])
+        return self.successResultOf(sink.finish())
+
+    def test_objects_use_spares(self) -> None:
+        """
+        The first object makes its own spool file and has the next one
+        made; every later object takes the one made for it.  Only final
+        files ever appear in the directory.
+        """
+        results = [self.send(f"1.2.{n}") for n in range(3)]
+        self.assertEqual([r.status for r in results], [Status.SUCCESS] * 3)
+        self.assertEqual(
+            sorted(os.listdir(self.directory)), ["CT.1.2.0", "CT.1.2.1", "CT.1.2.2"]
+        )
+        self.assertEqual(self.made, 3)
+        self.assertEqual(self.unnamed.count(False), 1)
+        spare = self.store.take_spool()
+        self.assertIsNotNone(spare)
+        assert spare is not None
+        spare.discard()
+
+    def test_failed_object_leaves_nothing(self) -> None:
+        """
+        An object that fails after taking a spare leaves nothing behind.
+        """
+        self.send("1.2.0")
+        result = self.send("1.2.1", encode(sop_instance="9.9", pixels=300_000))
+        self.assertEqual(result.status, Status.DATA_SET_MISMATCH)
+        self.assertEqual(os.listdir(self.directory), ["CT.1.2.0"])
+
+    def test_close(self) -> None:
+        """
+        A closed store drops its spare and makes no more; objects are
+        still stored.
+        """
+        self.send("1.2.0")
+        self.store.close()
+        self.assertIsNone(self.store.take_spool())
+        self.assertEqual(self.send("1.2.1").status, Status.SUCCESS)
+        self.assertEqual(self.made, 1)
+        self.assertEqual(sorted(os.listdir(self.directory)), ["CT.1.2.0", "CT.1.2.1"])
+
+    def test_not_across_fork(self) -> None:
+        """
+        A spare made by another process (the parent of a forked child) is
+        not used.
+        """
+        self.assertIsNone(self.store.take_spool())
+        self.patch(os, "getpid", lambda: -1)
+        self.assertIsNone(self.store.take_spool())
+        self.assertEqual(self.made, 2)
+
+    def test_no_unnamed_files(self) -> None:
+        """
+        Where unnamed files cannot be made, the store stops trying after
+        the first attempt, and objects are stored as before.
+        """
+        self.patch(storage, "_O_TMPFILE", 0)
+        results = [self.send(f"1.2.{n}") for n in range(3)]
+        self.assertEqual([r.status for r in results], [Status.SUCCESS] * 3)
+        self.assertEqual(self.made, 1)
+        self.assertEqual(
+            sorted(os.listdir(self.directory)), ["CT.1.2.0", "CT.1.2.1", "CT.1.2.2"]
+        )
+        self.assertEqual(self.unnamed.count(False), 3)
+
+
 class FileSinkTests(SynchronousTestCase):
     """
     One data set in, one file (or nothing) out.
@@ -112,7 +222,7 @@ class FileSinkTests(SynchronousTestCase):
         """
         Send ``body`` through a sink in fragments and return the result.
         """
-        store = InlineFileStore(
+        store = self.new_store(
             FileStoreOptions(directory=self.directory, **options), MemoryReactorClock()
         )
         request = StoreRequest(
@@ -127,8 +237,26 @@ class FileSinkTests(SynchronousTestCase):
             sink.write(memoryview(body)[start : start + fragment])
         return self.successResultOf(sink.finish())
 
+    def new_store(self, options: FileStoreOptions, reactor: Any) -> FileStore:
+        """
+        A store whose blocking work runs at once, closed after the test.
+        """
+        store = InlineFileStore(options, reactor)
+        self.addCleanup(store.close)
+        return store
+
     def listing(self) -> list[str]:
         return sorted(os.listdir(self.directory))
+
+    def spooled(self, sink: IStoreSink) -> int:
+        """
+        How many bytes of the sink's spool file are on disk.
+        """
+        return sum(
+            os.path.getsize(os.path.join(self.directory, name))
+            for name in self.listing()
+            if name.startswith(SPOOL_PREFIX)
+        )
 
     def test_stores_part10_file(self) -> None:
         """
@@ -266,7 +394,7 @@ class FileSinkTests(SynchronousTestCase):
         Two interleaved stores of the same instance leave one whole file,
         never a mixture.
         """
-        store = InlineFileStore(
+        store = self.new_store(
             FileStoreOptions(directory=self.directory), MemoryReactorClock()
         )
         first, second = encode(pixels=600_000), encode(pixels=900_000)
@@ -426,6 +554,10 @@ class FileSinkTests(SynchronousTestCase):
             def run_blocking(
                 self, function: Callable[..., Any], *args: Any
             ) -> Deferred[Any]:
+                if function == self.new_spare:
+                    # The store's own work for the next object, beside the
+                    # sink's.
+                    return succeed(function(*args))
                 d: Deferred[Any] = Deferred()
                 pending.append((d, function, args))
                 return d
@@ -502,7 +634,7 @@ class FileSinkTests(SynchronousTestCase):
         Converted between uncompressed syntaxes, a data set is written to
         its spool file while it arrives, never held whole.
         """
-        store = InlineFileStore(
+        store = self.new_store(
             FileStoreOptions(directory=self.directory, transfer_syntax=EVRBE),
             MemoryReactorClock(),
         )
@@ -528,7 +660,7 @@ class FileSinkTests(SynchronousTestCase):
         is spooled like any other and its memory is released.
         """
         self.patch(scp, "CONVERT_IN_MEMORY", 1 << 20)
-        store = InlineFileStore(
+        store = self.new_store(
             FileStoreOptions(directory=self.directory, transfer_syntax=DEFLATED),
             MemoryReactorClock(),
         )
@@ -539,11 +671,7 @@ class FileSinkTests(SynchronousTestCase):
         spooled_at = None
         for start in range(0, len(body), step):
             sink.write(memoryview(body)[start : start + step])
-            spooled = any(
-                os.path.getsize(os.path.join(self.directory, name))
-                for name in self.listing()
-                if name.startswith(SPOOL_PREFIX)
-            )
+            spooled = self.spooled(sink) > 0
             if spooled_at is None and spooled:
                 spooled_at = start + step
             if spooled:
@@ -562,15 +690,16 @@ class FileSinkTests(SynchronousTestCase):
         """
         An association that breaks off mid-object leaves no spool file.
         """
-        store = InlineFileStore(
+        store = self.new_store(
             FileStoreOptions(directory=self.directory), MemoryReactorClock()
         )
         sink = store.begin(ct_request())
         body = encode(pixels=1_000_000)
         sink.write(memoryview(body)[:600_000])
-        self.assertTrue(any(n.startswith(SPOOL_PREFIX) for n in self.listing()))
+        self.assertGreater(self.spooled(sink), 0)
         sink.abandon()
         self.assertEqual(self.listing(), [])
+        self.assertEqual(self.spooled(sink), 0)
 
 
 def _remove_tree(directory: str) -> None:
@@ -580,3 +709,29 @@ def _remove_tree(directory: str) -> None:
         for name in dirs:
             os.rmdir(os.path.join(root, name))
     os.rmdir(directory)
+
+
+class FileSinkSpareTests(FileSinkTests):
+    """
+    The same with the unnamed spool file the store makes for each object
+    after the first.
+    """
+
+    def new_store(self, options: FileStoreOptions, reactor: Any) -> FileStore:
+        store = super().new_store(options, reactor)
+        self.assertIsNone(store.take_spool())
+        if store._spare is None:
+            self.skipTest("this system or file system makes no unnamed files")
+        return store
+
+    def spooled(self, sink: IStoreSink) -> int:
+        """
+        The unnamed spool file is not in the directory: its size is read
+        through its descriptor, while it is open.
+        """
+        self.assertEqual([n for n in self.listing() if n.startswith(SPOOL_PREFIX)], [])
+        assert isinstance(sink, FileSink)
+        spool = sink._spool
+        if spool is None or spool._fd is None:
+            return 0
+        return os.fstat(spool._fd).st_size

@@ -7,7 +7,10 @@ from __future__ import annotations
 import errno
 import os
 import shutil
+import signal
 import stat
+import subprocess
+import sys
 import tempfile
 from collections.abc import Callable, Sequence
 
@@ -20,6 +23,7 @@ from pydicom.filewriter import write_dataset, write_file_meta_info
 from pydicom.uid import UID
 from twisted.trial.unittest import SynchronousTestCase
 
+from dicomtw import storage
 from dicomtw.errors import UsageError
 from dicomtw.storage import (
     IMPLEMENTATION_CLASS_UID,
@@ -181,6 +185,12 @@ class SpoolFileTests(SynchronousTestCase):
         self.directory = tempfile.mkdtemp()
         self.addCleanup(shutil.rmtree, self.directory)
 
+    def make(self, fsync: bool = True) -> SpoolFile:
+        """
+        :returns: a new spool file in the output directory.
+        """
+        return SpoolFile(self.directory, fsync=fsync)
+
     def listing(self) -> list[str]:
         """
         :returns: the names in the output directory, sorted.
@@ -216,7 +226,7 @@ class SpoolFileTests(SynchronousTestCase):
         Chunks of every buffer kind are written in order, and the commit
         leaves only the final file.
         """
-        spool = SpoolFile(self.directory)
+        spool = self.make()
         data = memoryview(b"0123456789")
         spool.write_chunks([b"head", data[2:5], bytearray(b"xy"), b""])
         spool.write_chunks([memoryview(b"tail")])
@@ -234,7 +244,7 @@ class SpoolFileTests(SynchronousTestCase):
         final = os.path.join(self.directory, "CT.1")
         with open(final, "wb") as f:
             f.write(b"old")
-        spool = SpoolFile(self.directory)
+        spool = self.make()
         spool.write_chunks([b"new"])
         self.assertTrue(spool.commit(final))
         self.assertEqual(self.listing(), ["CT.1"])
@@ -249,12 +259,12 @@ class SpoolFileTests(SynchronousTestCase):
         final = os.path.join(self.directory, "CT.1")
         with open(final, "wb") as f:
             f.write(b"old")
-        spool = SpoolFile(self.directory)
+        spool = self.make()
         spool.write_chunks([b"new"])
         self.assertFalse(spool.commit(final, overwrite=False))
         self.assertEqual(self.listing(), ["CT.1"])
         self.assertEqual(self.read("CT.1"), b"old")
-        spool = SpoolFile(self.directory)
+        spool = self.make()
         spool.write_chunks([b"new"])
         self.assertTrue(spool.commit(final + "x", overwrite=False))
         self.assertEqual(self.listing(), ["CT.1", "CT.1x"])
@@ -265,17 +275,30 @@ class SpoolFileTests(SynchronousTestCase):
         A spool file can be committed into a study subdirectory.
         """
         os.mkdir(os.path.join(self.directory, "study"))
-        spool = SpoolFile(self.directory)
+        spool = self.make()
         spool.write_chunks([b"x"])
         spool.commit(os.path.join(self.directory, "study", "CT.1"))
         self.assertEqual(self.listing(), ["study"])
         self.assertEqual(self.read(os.path.join("study", "CT.1")), b"x")
 
+    def test_reopen(self) -> None:
+        """
+        What was written can be read back through a new descriptor.
+        """
+        spool = self.make()
+        self.addCleanup(spool.discard)
+        spool.write_chunks([b"abc", b"def"])
+        fd = spool.reopen()
+        try:
+            self.assertEqual(os.pread(fd, 100, 2), b"cdef")
+        finally:
+            os.close(fd)
+
     def test_discard(self) -> None:
         """
         Discarding removes the spool file; doing it twice is harmless.
         """
-        spool = SpoolFile(self.directory)
+        spool = self.make()
         spool.write_chunks([b"x"])
         spool.discard()
         spool.discard()
@@ -285,7 +308,7 @@ class SpoolFileTests(SynchronousTestCase):
         """
         Discarding a committed file keeps the committed file.
         """
-        spool = SpoolFile(self.directory)
+        spool = self.make()
         spool.write_chunks([b"x"])
         spool.commit(os.path.join(self.directory, "CT.1"))
         spool.discard()
@@ -295,7 +318,7 @@ class SpoolFileTests(SynchronousTestCase):
         """
         Writing to or committing a closed spool file is a local bug.
         """
-        spool = SpoolFile(self.directory)
+        spool = self.make()
         spool.discard()
         self.assertRaises(UsageError, spool.write_chunks, [b"x"])
         self.assertRaises(UsageError, spool.commit, os.path.join(self.directory, "x"))
@@ -318,7 +341,7 @@ class SpoolFileTests(SynchronousTestCase):
             return real(fd, [bytes(buffers[0][:3])])
 
         self.patch_writev(short)
-        spool = SpoolFile(self.directory)
+        spool = self.make()
         spool.write_chunks([b"abcdefg", b"h", b"ijklmnop"])
         spool.commit(os.path.join(self.directory, "CT.1"))
         self.assertEqual(self.read("CT.1"), b"abcdefghijklmnop")
@@ -328,7 +351,7 @@ class SpoolFileTests(SynchronousTestCase):
         More chunks than one ``writev`` call takes are written in batches.
         """
         chunks = [bytes([n % 256]) for n in range(5000)]
-        spool = SpoolFile(self.directory)
+        spool = self.make()
         spool.write_chunks(chunks)
         spool.commit(os.path.join(self.directory, "CT.1"))
         self.assertEqual(self.read("CT.1"), b"".join(chunks))
@@ -342,7 +365,7 @@ class SpoolFileTests(SynchronousTestCase):
         def full(fd: int, buffers: Sequence[memoryview]) -> int:
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-        spool = SpoolFile(self.directory)
+        spool = self.make()
         self.patch_writev(full)
         with self.assertRaises(StorageError) as caught:
             spool.write_chunks([b"x"])
@@ -357,7 +380,7 @@ class SpoolFileTests(SynchronousTestCase):
         A write that makes no progress is an error, not an endless loop.
         """
         self.patch_writev(lambda fd, buffers: 0)
-        spool = SpoolFile(self.directory)
+        spool = self.make()
         with self.assertRaises(StorageError) as caught:
             spool.write_chunks([b"x"])
         self.assertEqual(caught.exception.errno, errno.EIO)
@@ -418,7 +441,7 @@ class SpoolFileTests(SynchronousTestCase):
         """
         final = os.path.join(self.directory, "CT.1")
         os.mkdir(final)
-        spool = SpoolFile(self.directory)
+        spool = self.make()
         spool.write_chunks([b"x"])
         with self.assertRaises(StorageError) as caught:
             spool.commit(final)
@@ -440,7 +463,7 @@ class SpoolFileTests(SynchronousTestCase):
             real(fd)
 
         self.patch(os, "fsync", record)
-        spool = SpoolFile(self.directory)
+        spool = self.make()
         spool.write_chunks([b"x"])
         spool.commit(os.path.join(self.directory, "CT.1"))
         self.assertEqual(synced, ["file", "dir"])
@@ -451,7 +474,7 @@ class SpoolFileTests(SynchronousTestCase):
         """
         synced: list[int] = []
         self.patch(os, "fsync", synced.append)
-        spool = SpoolFile(self.directory, fsync=False)
+        spool = self.make(fsync=False)
         spool.write_chunks([b"x"])
         spool.commit(os.path.join(self.directory, "CT.1"))
         self.assertEqual(synced, [])
@@ -467,9 +490,93 @@ class SpoolFileTests(SynchronousTestCase):
             raise OSError(errno.EIO, os.strerror(errno.EIO))
 
         self.patch(os, "fsync", failing)
-        spool = SpoolFile(self.directory)
+        spool = self.make()
         spool.write_chunks([b"x"])
         with self.assertRaises(StorageError) as caught:
             spool.commit(os.path.join(self.directory, "CT.1"))
         self.assertEqual(caught.exception.errno, errno.EIO)
         self.assertEqual(self.listing(), [])
+
+
+class UnnamedSpoolFileTests(SpoolFileTests):
+    """
+    The same for unnamed spool files (``O_TMPFILE``), which have no name
+    in the directory until their commit.
+    """
+
+    def make(self, fsync: bool = True) -> SpoolFile:
+        spool = SpoolFile.unnamed(self.directory, fsync=fsync)
+        if spool is None:
+            self.skipTest("this system or file system makes no unnamed files")
+        return spool
+
+    def test_nameless_until_commit(self) -> None:
+        """
+        Written but not committed, the file does not appear in the
+        directory; committed, it has the final name and mode 0o666 less
+        the umask at its creation.
+        """
+        old = os.umask(0o027)
+        try:
+            spool = self.make()
+        finally:
+            os.umask(old)
+        spool.write_chunks([b"abc"])
+        self.assertEqual(self.listing(), [])
+        final = os.path.join(self.directory, "CT.1")
+        self.assertFalse(spool.commit(final))
+        self.assertEqual(self.listing(), ["CT.1"])
+        self.assertEqual(stat.S_IMODE(os.stat(final).st_mode), 0o640)
+        self.assertEqual(self.read("CT.1"), b"abc")
+
+    def test_gone_with_the_process(self) -> None:
+        """
+        A process killed while it holds a written unnamed spool file
+        leaves nothing in the directory.
+        """
+        self.make().discard()  # skips where there are none
+        script = (
+            "import os, signal, sys\n"
+            "from dicomtw.storage import SpoolFile\n"
+            "spool = SpoolFile.unnamed(sys.argv[1])\n"
+            "spool.write_chunks([bytes(100000)])\n"
+            "print('written', flush=True)\n"
+            "os.kill(os.getpid(), signal.SIGKILL)\n"
+        )
+        child = subprocess.run(
+            [sys.executable, "-c", script, self.directory],
+            capture_output=True,
+            timeout=60,
+            cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+        )
+        self.assertEqual(child.stdout, b"written\n", child.stderr)
+        self.assertEqual(child.returncode, -signal.SIGKILL)
+        self.assertEqual(self.listing(), [])
+
+    def test_unavailable(self) -> None:
+        """
+        Without ``O_TMPFILE``, or without ``/proc`` to name the file by,
+        there is no unnamed spool file, and no open descriptor is left.
+        """
+        self.make().discard()  # skips where there are none
+        self.patch(storage, "_O_TMPFILE", 0)
+        self.assertIsNone(SpoolFile.unnamed(self.directory))
+        self.patch(storage, "_O_TMPFILE", os.O_TMPFILE)
+        closed: list[int] = []
+        real_close = os.close
+
+        def close(fd: int) -> None:
+            closed.append(fd)
+            real_close(fd)
+
+        self.patch(os.path, "exists", lambda path: False)
+        self.patch(os, "close", close)
+        self.assertIsNone(SpoolFile.unnamed(self.directory))
+        self.assertEqual(len(closed), 1)
+        self.assertEqual(self.listing(), [])
+
+    def test_missing_directory(self) -> None:
+        """
+        A directory that cannot hold files gives no unnamed file either.
+        """
+        self.assertIsNone(SpoolFile.unnamed(os.path.join(self.directory, "missing")))
