@@ -20,7 +20,8 @@ from twisted.internet.testing import MemoryReactorClock
 from twisted.trial.unittest import SynchronousTestCase
 
 from dicomtw import reencode, scp, storage
-from dicomtw.negotiation import AcceptedContext
+from dicomtw.negotiation import AcceptedContext, Policy
+from dicomtw.protocol import ServerSettings, StorageServerFactory
 from dicomtw.scp import (
     AssociationInfo,
     FileSink,
@@ -31,6 +32,7 @@ from dicomtw.scp import (
     StoreResult,
 )
 from dicomtw.status import Status
+from dicomtw.tap import DrainService
 from dicomtw.storage import SPOOL_PREFIX, SpoolFile
 
 CT = "1.2.840.10008.5.1.4.1.1.2"
@@ -175,6 +177,19 @@ class SpareSpoolTests(SynchronousTestCase):
         self.assertEqual(self.send("1.2.1").status, Status.SUCCESS)
         self.assertEqual(self.made, 1)
         self.assertEqual(sorted(os.listdir(self.directory)), ["CT.1.2.0", "CT.1.2.1"])
+
+    def test_closed_when_the_service_stops(self) -> None:
+        """
+        The front ends' drain service closes the store once the
+        associations are done.
+        """
+        settings = ServerSettings(policy=Policy(frozenset({CT})), handler=self.store)
+        drain = DrainService(StorageServerFactory(settings, MemoryReactorClock()), 1.0)
+        drain.startService()
+        self.assertIsNone(self.store.take_spool())
+        self.successResultOf(drain.stopService())
+        self.assertIsNone(self.store.take_spool())
+        self.assertEqual(self.made, 1)
 
     def test_not_across_fork(self) -> None:
         """
