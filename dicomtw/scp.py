@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Sequence
 
@@ -426,6 +427,20 @@ def _missing(scanner: DataSetScanner, tag: int) -> str | None:
     return value or None
 
 
+@dataclass(frozen=True)
+class _Committed:
+    """
+    A batch write that went on to commit, and how the commit went.
+    """
+
+    outcome: tuple[bool, bool, str]
+
+
+@dataclass(frozen=True)
+class _CommitFailed:
+    failure: Failure
+
+
 @implementer(IStoreSink)
 class FileSink:
     """
@@ -449,6 +464,12 @@ class FileSink:
         self._received = 0
         self._spool: SpoolFile | None = store.take_spool()
         self._busy = False
+        #: Guards the hand-over of a commit to a batch write's thread.
+        self._handover = threading.Lock()
+        #: Whether the batch write in flight can still take the commit.
+        self._attachable = False
+        #: The commit's chunks, handed to that batch write.
+        self._attached: list[memoryview | bytes] | None = None
         self._failure: StoreResult | None = None
         self._drained: Deferred[None] | None = None
         self._finished: Deferred[StoreResult] | None = None
@@ -611,13 +632,21 @@ class FileSink:
     # _busy back, call _step, and only then release a waiting adapter:
     # releasing it runs the adapter's code, which may call write or finish
     # again before we return.
+    #
+    # A commit due while a batch write runs is handed to that write's
+    # thread, which commits as soon as its write is done instead of going
+    # back to the reactor first (_attach_commit, _batch_blocking).
 
     def _step(self) -> None:
         """
         Start the next piece of blocking work, if there is one and none is
         running.
         """
-        if self._busy or self._done:
+        if self._done:
+            return
+        if self._busy:
+            if self._finished is not None and self._failure is None:
+                self._attach_commit()
             return
         if self._abandoned:
             self._done = True
@@ -637,24 +666,64 @@ class FileSink:
                     # Create the file now rather than with the first batch:
                     # creating it can take longer than the rest of the data
                     # set takes to arrive.
-                    self._run(
-                        self._write_blocking,
-                        self._flushed,
-                        self._write_failed,
-                        self._take(),
-                    )
+                    self._run_batch(self._take())
                 elif self._pending_size >= FLUSH_SIZE:
-                    self._run(
-                        self._write_blocking,
-                        self._flushed,
-                        self._write_failed,
-                        self._take(),
-                    )
+                    self._run_batch(self._take())
             elif self._spool is None:
                 # Create the spool file while the data set arrives, so
                 # that only the conversion and one write remain for the
                 # end.
-                self._run(self._write_blocking, self._flushed, self._write_failed, [])
+                self._run_batch([])
+
+    def _run_batch(self, chunks: list[memoryview | bytes]) -> None:
+        with self._handover:
+            self._attachable = True
+        self._run(self._batch_blocking, self._batch_done, self._batch_failed, chunks)
+
+    def _attach_commit(self) -> None:
+        """
+        Hand the commit to the batch write in flight, if it has not yet
+        finished: its thread commits right after writing.
+        """
+        with self._handover:
+            if not self._attachable:
+                return
+            self._attached = self._take()
+        self._done = True
+
+    def _batch_blocking(
+        self, chunks: Sequence[memoryview | bytes]
+    ) -> _Committed | _CommitFailed | None:
+        """
+        Write a batch, then the commit if one was attached meanwhile.
+        """
+        self._write_blocking(chunks)
+        with self._handover:
+            attached, self._attached = self._attached, None
+            self._attachable = False
+        if attached is None:
+            return None
+        try:
+            return _Committed(self._commit_blocking(attached))
+        except Exception:
+            return _CommitFailed(Failure())
+
+    def _batch_done(self, result: _Committed | _CommitFailed | None) -> None:
+        if isinstance(result, _Committed):
+            self._committed(result.outcome)
+        elif isinstance(result, _CommitFailed):
+            self._commit_failed(result.failure)
+        else:
+            self._flushed(None)
+
+    def _batch_failed(self, failure: Failure) -> None:
+        with self._handover:
+            attached, self._attached = self._attached, None
+            self._attachable = False
+        if attached is not None:
+            # The commit never started: the store fails and is discarded.
+            self._done = False
+        self._write_failed(failure)
 
     def _hold_in_memory(self) -> bool:
         """

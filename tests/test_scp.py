@@ -33,7 +33,7 @@ from dicomtw.scp import (
 )
 from dicomtw.status import Status
 from dicomtw.tap import DrainService
-from dicomtw.storage import SPOOL_PREFIX, SpoolFile
+from dicomtw.storage import SPOOL_PREFIX, SpoolFile, StorageError
 
 CT = "1.2.840.10008.5.1.4.1.1.2"
 MR = "1.2.840.10008.5.1.4.1.1.4"
@@ -93,6 +93,38 @@ class InlineFileStore(FileStore):
 
     def run_blocking(self, function: Callable[..., Any], *args: Any) -> Deferred[Any]:
         return maybeDeferred(function, *args)
+
+
+class ManualStore(FileStore):
+    """
+    A FileStore whose sinks' blocking work waits in :attr:`pending` until
+    the test runs it; the store's own spare spool files are made at once.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.pending: list[tuple[Deferred[Any], Callable[..., Any], tuple[Any, ...]]]
+        self.pending = []
+
+    def run_blocking(self, function: Callable[..., Any], *args: Any) -> Deferred[Any]:
+        if function == self.new_spare:
+            return succeed(function(*args))
+        d: Deferred[Any] = Deferred()
+        self.pending.append((d, function, args))
+        return d
+
+    def run_next(self) -> None:
+        """
+        Run the oldest piece of waiting work, which must be the only one.
+        """
+        assert len(self.pending) == 1, f"{len(self.pending)} jobs at once"
+        d, function, args = self.pending.pop(0)
+        try:
+            result = function(*args)
+        except Exception:
+            d.errback()
+        else:
+            d.callback(result)
 
 
 class SpareSpoolTests(SynchronousTestCase):
@@ -252,11 +284,17 @@ class FileSinkTests(SynchronousTestCase):
             sink.write(memoryview(body)[start : start + fragment])
         return self.successResultOf(sink.finish())
 
-    def new_store(self, options: FileStoreOptions, reactor: Any) -> FileStore:
+    def new_store(
+        self,
+        options: FileStoreOptions,
+        reactor: Any,
+        kind: type[FileStore] = InlineFileStore,
+    ) -> FileStore:
         """
-        A store whose blocking work runs at once, closed after the test.
+        A store (by default one whose blocking work runs at once), closed
+        after the test.
         """
-        store = InlineFileStore(options, reactor)
+        store = kind(options, reactor)
         self.addCleanup(store.close)
         return store
 
@@ -701,6 +739,79 @@ class FileSinkTests(SynchronousTestCase):
         self.assertEqual(written.file_meta.TransferSyntaxUID, DEFLATED)
         self.assertEqual(written.PixelData, bytes(range(256)) * (3_000_000 // 256))
 
+    def started_batch(self, **options: Any) -> tuple[ManualStore, IStoreSink]:
+        """
+        A sink that has received a whole object and whose batch write is
+        still waiting to run, and the store holding that work.
+        """
+        store = self.new_store(
+            FileStoreOptions(directory=self.directory, **options),
+            MemoryReactorClock(),
+            ManualStore,
+        )
+        assert isinstance(store, ManualStore)
+        sink = store.begin(ct_request())
+        body = encode(pixels=300_032)
+        for start in range(0, len(body), 16372):
+            self.assertIsNone(sink.write(memoryview(body)[start : start + 16372]))
+        self.assertEqual(len(store.pending), 1)
+        return store, sink
+
+    def test_commit_after_batch_in_one_job(self) -> None:
+        """
+        An object that ends while a batch write waits is committed by that
+        same piece of work, right after the write.
+        """
+        store, sink = self.started_batch()
+        results: list[StoreResult] = []
+        sink.finish().addCallback(results.append)
+        self.assertEqual(len(store.pending), 1)
+        store.run_next()
+        self.assertEqual(store.pending, [])
+        [result] = results
+        self.assertEqual(result.status, Status.SUCCESS)
+        self.assertEqual(self.listing(), ["CT.1.2.3.4"])
+        self.assertEqual(len(pydicom.dcmread(result.path).PixelData), 300_032)
+
+    def test_batch_fails_with_commit_attached(self) -> None:
+        """
+        If that batch write fails, the store fails and nothing is left.
+        """
+        store, sink = self.started_batch()
+        results: list[StoreResult] = []
+        sink.finish().addCallback(results.append)
+
+        def full(*args: Any) -> None:
+            raise StorageError(errno.ENOSPC, "No space left on device", "x")
+
+        assert isinstance(sink, FileSink)
+        self.patch(sink, "_write_blocking", full)
+        store.run_next()
+        while store.pending:
+            store.run_next()
+        [result] = results
+        self.assertEqual(result.status, Status.OUT_OF_RESOURCES)
+        self.assertEqual(self.listing(), [])
+        self.assertEqual(self.spooled(sink), 0)
+
+    def test_commit_fails_after_batch(self) -> None:
+        """
+        If the commit that follows fails, the store fails and nothing but
+        what was in the way is left.
+        """
+        os.mkdir(os.path.join(self.directory, "CT.1.2.3.4"))
+        store, sink = self.started_batch()
+        results: list[StoreResult] = []
+        sink.finish().addCallback(results.append)
+        store.run_next()
+        while store.pending:
+            store.run_next()
+        [result] = results
+        self.assertEqual(result.status, Status.OUT_OF_RESOURCES)
+        self.assertIn("Is a directory", result.detail)
+        self.assertEqual(self.listing(), ["CT.1.2.3.4"])
+        self.assertEqual(self.spooled(sink), 0)
+
     def test_abandon(self) -> None:
         """
         An association that breaks off mid-object leaves no spool file.
@@ -732,8 +843,13 @@ class FileSinkSpareTests(FileSinkTests):
     after the first.
     """
 
-    def new_store(self, options: FileStoreOptions, reactor: Any) -> FileStore:
-        store = super().new_store(options, reactor)
+    def new_store(
+        self,
+        options: FileStoreOptions,
+        reactor: Any,
+        kind: type[FileStore] = InlineFileStore,
+    ) -> FileStore:
+        store = super().new_store(options, reactor, kind)
         self.assertIsNone(store.take_spool())
         if store._spare is None:
             self.skipTest("this system or file system makes no unnamed files")
