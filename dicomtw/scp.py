@@ -272,8 +272,8 @@ class FileStore:
         self.end_of_study: EndOfStudy | None = None
         self._current_study: EndedStudy | None = None
         #: An unnamed spool file made ahead of time in a worker thread, for
-        #: the next object: creating a file is a journal operation that
-        #: can take longer than a whole CT image takes to arrive.
+        #: the next object: creating a file (allocating its inode) can take
+        #: longer than a whole CT image takes to arrive.
         self._spare: SpoolFile | None = None
         self._making_spare = False
         #: Whether this system makes unnamed files (a named spare would be
