@@ -67,6 +67,9 @@ _CREATE_ATTEMPTS = 16
 _OPEN_FLAGS = os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_CLOEXEC
 #: Linux's flag for a file without a name (0 where there is none).
 _O_TMPFILE = getattr(os, "O_TMPFILE", 0)
+#: Whether unnamed files can be given a name, by file system (device
+#: number), once found out.
+_NAMEABLE: dict[int, bool] = {}
 _MAX_SHORT_VALUE = 0xFFFE
 
 try:
@@ -260,12 +263,43 @@ class SpoolFile:
 
         :returns: the file, or ``None`` where the system or the file system
             cannot make one (not Linux, no ``O_TMPFILE`` support, no
-            ``/proc``) or the directory is not usable.
+            ``/proc``), cannot give one a name later, or the directory is
+            not usable.
         """
         try:
-            return cls(directory, fsync=fsync, unnamed=True)
+            spool = cls(directory, fsync=fsync, unnamed=True)
         except OSError:
             return None
+        if not spool._nameable():
+            spool.discard()
+            return None
+        return spool
+
+    def _nameable(self) -> bool:
+        """
+        Whether the commit will be able to name unnamed files on this
+        file system: found out once per file system, by naming a second
+        unnamed file and removing that name at once.  (A file, once named,
+        cannot be named again after losing its name, so the probe cannot
+        be this one.)
+        """
+        assert self._fd is not None
+        device = os.fstat(self._fd).st_dev
+        known = _NAMEABLE.get(device)
+        if known is None:
+            try:
+                probe = SpoolFile(self.directory, fsync=False, unnamed=True)
+                try:
+                    assert probe._fd is not None
+                    _link_descriptor(probe._fd, probe.path)
+                    os.unlink(probe.path)
+                finally:
+                    probe.discard()
+                known = True
+            except OSError:
+                known = False
+            _NAMEABLE[device] = known
+        return known
 
     def _spool_name(self) -> str:
         name = f"{SPOOL_PREFIX}{self.pid}-{secrets.token_hex(8)}{SPOOL_SUFFIX}"

@@ -575,6 +575,49 @@ class UnnamedSpoolFileTests(SpoolFileTests):
         self.assertEqual(len(closed), 1)
         self.assertEqual(self.listing(), [])
 
+    def test_not_nameable(self) -> None:
+        """
+        Where unnamed files cannot be given a name (a file system or
+        sandbox that refuses the link), there are none, and the probe
+        leaves nothing behind.
+        """
+        self.make().discard()  # skips where there are none
+        self.patch(storage, "_NAMEABLE", {})
+
+        def refuse(fd: int, path: str) -> None:
+            raise OSError(errno.EXDEV, os.strerror(errno.EXDEV))
+
+        self.patch(storage, "_link_descriptor", refuse)
+        self.assertIsNone(SpoolFile.unnamed(self.directory))
+        self.assertEqual(self.listing(), [])
+        self.assertEqual(list(storage._NAMEABLE.values()), [False])
+
+    def test_nameable_probe(self) -> None:
+        """
+        The probe names a second file once per file system and removes
+        the name at once.
+        """
+        self.make().discard()  # skips where there are none
+        self.patch(storage, "_NAMEABLE", {})
+        named: list[str] = []
+        real = storage._link_descriptor
+
+        def record(fd: int, path: str) -> None:
+            named.append(path)
+            real(fd, path)
+
+        self.patch(storage, "_link_descriptor", record)
+        first = self.make()
+        second = self.make()
+        self.assertEqual(len(named), 1)
+        self.assertEqual(self.listing(), [])
+        self.assertEqual(list(storage._NAMEABLE.values()), [True])
+        for spool in (first, second):
+            spool.write_chunks([b"x"])
+        first.commit(os.path.join(self.directory, "CT.1"))
+        second.commit(os.path.join(self.directory, "CT.2"))
+        self.assertEqual(self.listing(), ["CT.1", "CT.2"])
+
     def test_missing_directory(self) -> None:
         """
         A directory that cannot hold files gives no unnamed file either.
