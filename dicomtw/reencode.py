@@ -806,7 +806,8 @@ def plan(
     reader = _Reader(source, is_sequence)
     target = _SYNTAXES.get(target_syntax or transfer_syntax, source)
     writer = _Writer(reader, encoding, target)
-    bounds = list(zip(starts, [*starts[1:], total], strict=True))
+    ends = [*starts[1:], total] if starts else []
+    bounds = list(zip(starts, ends, strict=True))
     elements: list[tuple[int, list[Piece]]] = []
     scope = _Scope()
     for start, end in bounds:
