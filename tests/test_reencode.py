@@ -473,7 +473,9 @@ class _RawBuilder(Builder):
     Writes elements with any VR's header layout.
     """
 
-    def element(self, tag: int, vr: bytes, value: bytes) -> bytes:  # type: ignore[override]
+    def element(  # type: ignore[override]
+        self, tag: int, vr: bytes, value: bytes
+    ) -> bytes:
         head = struct.pack(self.order + "HH", tag >> 16, tag & 0xFFFF)
         if not self.explicit:
             return head + struct.pack(self.order + "L", len(value)) + value
