@@ -601,27 +601,15 @@ class FileSinkTests(SynchronousTestCase):
             self.reentrant_resume(size, convert=True)
 
     def reentrant_resume(self, size: int, convert: bool = False) -> None:
-        pending: list[tuple[Deferred[Any], Callable[..., Any], tuple[Any, ...]]] = []
-
-        class ManualStore(FileStore):
-            def run_blocking(
-                self, function: Callable[..., Any], *args: Any
-            ) -> Deferred[Any]:
-                if function == self.new_spare:
-                    # The store's own work for the next object, beside the
-                    # sink's.
-                    return succeed(function(*args))
-                d: Deferred[Any] = Deferred()
-                pending.append((d, function, args))
-                return d
-
         if convert:
             options = FileStoreOptions(directory=self.directory, transfer_syntax=EVRLE)
             request = ct_request(syntax=IVR)
         else:
             options = FileStoreOptions(directory=self.directory)
             request = ct_request()
-        store = ManualStore(options, None)
+        store = self.new_store(options, None, ManualStore)
+        assert isinstance(store, ManualStore)
+        pending = store.pending
         sink = store.begin(request)
         body = encode(pixels=size, implicit=convert)
         fragments = [body[i : i + 16372] for i in range(0, len(body), 16372)]
